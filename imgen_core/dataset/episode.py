@@ -109,6 +109,11 @@ class EpisodeRecorder:
     def __len__(self) -> int:
         return len(self._rows)
 
+    @property
+    def last_target(self) -> np.ndarray:
+        """Target pose ``(4,4)`` of the last recorded row."""
+        return self._rows[-1]["target"]
+
     def record(self, action: np.ndarray, intervention: bool = False, target_pose: np.ndarray | None = None) -> None:
         """Store the adapter's current state/observation together with the ``action`` about to be applied."""
         a = self.adapter

@@ -1,0 +1,89 @@
+"""Source material for generation, extracted once from source files (demos or interventions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from imgen_core import se3
+from imgen_core.dataset import Episode
+from imgen_core.errors import DatasetError
+from imgen_core.generation.segments import Span, human_spans, intervention_spans, subtask_of_row, subtask_spans
+from imgen_core.task import SubtaskSpec
+
+
+@dataclass(frozen=True)
+class Segment:
+    """An EE target trajectory attached to one object: what MimicGen transforms and replays.
+
+    ``targets (L,4,4)`` base-frame target poses, ``gripper (L,)`` gripper commands, ``world_T_obj (4,4)``
+    the reference object's **true** pose at the segment start, ``subtask`` its subtask index.
+    """
+
+    targets: np.ndarray
+    gripper: np.ndarray
+    world_T_obj: np.ndarray
+    object_ref: str
+    subtask: int
+    source: int  # index of the source episode
+    span: Span
+
+    def transformed(self, new_world_T_obj: np.ndarray) -> np.ndarray:
+        """Targets re-expressed for the object's new pose (``obj_T_target`` preserved), ``(L,4,4)``."""
+        return se3.transform_source_segment(self.targets, self.world_T_obj, new_world_T_obj)
+
+
+def _segment(ep: Episode, span: Span, object_ref: str, subtask: int, source: int) -> Segment:
+    if object_ref not in ep.object_poses:
+        raise DatasetError(f"source {source} has no pose for object {object_ref!r}; has {sorted(ep.object_poses)}")
+    return Segment(targets=ep.target_pose[span.start:span.stop], gripper=ep.gripper_action[span.start:span.stop, 0],
+                   world_T_obj=ep.object_poses[object_ref][span.start], object_ref=object_ref, subtask=subtask,
+                   source=source, span=span)
+
+
+def demo_segments(episodes: list[Episode], subtasks: tuple[SubtaskSpec, ...]) -> list[list[Segment]]:
+    """Per subtask, the list of segments cut from every source demo (MimicGen input)."""
+    per_subtask: list[list[Segment]] = [[] for _ in subtasks]
+    for i, ep in enumerate(episodes):
+        for k, span in enumerate(subtask_spans(ep.subtask_term_signals, subtasks, len(ep))):
+            per_subtask[k].append(_segment(ep, span, subtasks[k].object_ref, k, i))
+    return per_subtask
+
+
+@dataclass(frozen=True)
+class InterventionSource:
+    """One source intervention: its human recovery segments and the robot (mistake) segments before them."""
+
+    recoveries: list[Segment]
+    mistakes: list[Segment]
+
+
+def intervention_sources(episodes: list[Episode], subtasks: tuple[SubtaskSpec, ...],
+                         min_len: int = 2) -> list[InterventionSource]:
+    """Cut every intervention into robot (mistake) and human (recovery) segments, each tied to its subtask."""
+    out = []
+    for i, ep in enumerate(episodes):
+        if ep.intervention is None:
+            raise DatasetError(f"source {i} has no intervention mask; I-MG needs interventions, not demos")
+        try:
+            spans = subtask_spans(ep.subtask_term_signals, subtasks, len(ep))
+        except DatasetError:
+            spans = [Span(0, len(ep))] * 1
+        recs, mistakes = [], []
+        runs = intervention_spans(ep.intervention)
+        for j, (span, human) in enumerate(runs):
+            k = subtask_of_row(spans, span.start)
+            if human and len(span) >= min_len:
+                recs.append(_segment(ep, span, subtasks[k].object_ref, k, i))
+                if j > 0 and not runs[j - 1][1]:
+                    prev = runs[j - 1][0]
+                    mistakes.append(_segment(ep, prev, subtasks[k].object_ref, k, i))
+        if recs:
+            out.append(InterventionSource(recs, mistakes))
+    if not out:
+        raise DatasetError("no source intervention contains a human recovery segment (mask never True)")
+    return out
+
+
+__all__ = ["InterventionSource", "Segment", "demo_segments", "human_spans", "intervention_sources"]

@@ -1,0 +1,114 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from imgen_core import dataset
+from imgen_core.errors import CheckpointError, ConfigError
+from imgen_core.learning.checkpoint import load_checkpoint
+from imgen_core.learning.presets import get_preset
+from imgen_core.learning.train import sample_weights, select_best, train
+from imgen_core.policy import load_policy
+from tests.core.synthetic import ENV_ARGS, PROVENANCE, make_episode
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    d = tmp_path_factory.mktemp("learn")
+    path = d / "data.hdf5"
+    with dataset.DatasetWriter(path, ENV_ARGS, PROVENANCE) as w:
+        for i in range(4):
+            w.add(make_episode(T=30, seed=i))
+    calls = []
+
+    def fake_eval(ckpt, epoch):  # a deterministic scorer: exercises selection, not policy quality
+        calls.append(epoch)
+        return {2: 0.4, 4: 0.7}[epoch]
+
+    res = train([str(path)], get_preset("tiny"), d / "run", evaluate=fake_eval, show_progress=False)
+    return d, path, res, calls
+
+
+def test_training_writes_checkpoints_and_selects_best(trained):
+    d, _, res, calls = trained
+    assert calls == [2, 4]
+    assert res.best_epoch == 4 and res.best_success == 0.7
+    assert (d / "run" / "best.pt").exists() and (d / "run" / "last.pt").exists()
+    _, meta = load_checkpoint(d / "run" / "best.pt")
+    assert meta["epoch"] == 4
+    assert meta["robomimic_config"]["train"]["seq_length"] == 10
+    assert meta["robomimic_config"]["algo"]["rnn"]["horizon"] == 10
+
+
+def test_select_best_ties_pick_earliest():
+    assert select_best({50: 0.5, 100: 0.9, 150: 0.9}) == 100
+    with pytest.raises(ConfigError):
+        select_best({})
+
+
+def test_policy_runtime_acts_and_validates_inputs(trained):
+    d, _, _, _ = trained
+    pol = load_policy(d / "run" / "best.pt")
+    ep = make_episode(T=3, seed=9)
+    obs = {k: v[0] for k, v in ep.obs.items()}
+    pol.reset()
+    a = pol.act(obs)
+    assert a.shape == (7,) and np.all(np.abs(a) <= 1.0)
+    bad = dict(obs)
+    bad["cube_pos"] = np.array([np.nan, 0, 0])
+    with pytest.raises(ConfigError, match="NaN"):
+        pol.act(bad)
+    del bad["cube_pos"]
+    with pytest.raises(ConfigError, match="lacks key 'cube_pos'"):
+        pol.act(bad)
+    bad = dict(obs)
+    bad["robot0_eef_quat"] = np.zeros(3)
+    with pytest.raises(ConfigError, match="expected 4"):
+        pol.act(bad)
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_tampered_checkpoints_are_rejected(trained, tmp_path):
+    d, _, _, _ = trained
+    payload = torch.load(d / "run" / "best.pt", weights_only=True)
+    key = next(iter(payload["state"]))
+    payload["state"][key] = payload["state"][key] + 1.0
+    edited = tmp_path / "edited.pt"
+    torch.save(payload, edited)
+    with pytest.raises(CheckpointError, match="digest mismatch"):
+        load_policy(edited)
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "imgen-bc-rnn/1", "x": Evil()}, evil)
+    with pytest.raises(CheckpointError, match="refused to load"):
+        load_policy(evil)
+    raw = tmp_path / "raw.pt"
+    raw.write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(CheckpointError):
+        load_policy(raw)
+
+
+def test_weighted_sampling_follows_demo_weights(tmp_path):
+    import robomimic.utils.train_utils as TrainUtils
+
+    from imgen_core.learning.train import build_model, dataset_obs_keys, robomimic_config
+
+    a, b = tmp_path / "a.hdf5", tmp_path / "b.hdf5"
+    for p, n in ((a, 4), (b, 1)):
+        with dataset.DatasetWriter(p, ENV_ARGS, PROVENANCE) as w:
+            for i in range(n):
+                w.add(make_episode(T=20, seed=i))
+    merged = tmp_path / "m.hdf5"
+    dataset.merge([str(a), str(b)], merged, weights=[1.0, 4.0])
+    keys = list(dataset_obs_keys(str(merged)))
+    cfg = robomimic_config(get_preset("tiny"), str(merged), keys, 0)
+    build_model(cfg, {k: [3] for k in keys})  # registers obs modalities
+    ds = TrainUtils.dataset_factory(cfg, keys)
+    w = sample_weights(ds, str(merged))
+    assert w.shape == (len(ds),) and set(np.unique(w)) == {1.0, 4.0}
+    # the one weighted demo gets as much total mass as the four others together
+    assert w[w == 4.0].sum() == pytest.approx(w[w == 1.0].sum())
