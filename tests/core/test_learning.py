@@ -112,3 +112,15 @@ def test_weighted_sampling_follows_demo_weights(tmp_path):
     assert w.shape == (len(ds),) and set(np.unique(w)) == {1.0, 4.0}
     # the one weighted demo gets as much total mass as the four others together
     assert w[w == 4.0].sum() == pytest.approx(w[w == 1.0].sum())
+
+
+def test_wilson_interval_known_values():
+    from imgen_core.learning.evaluate import wilson_interval
+
+    lo, hi = wilson_interval(45, 50)
+    assert lo == pytest.approx(0.7864, abs=1e-3) and hi == pytest.approx(0.9565, abs=1e-3)
+    lo, hi = wilson_interval(0, 50)
+    assert lo == 0.0 and hi == pytest.approx(0.0714, abs=1e-3)
+    assert wilson_interval(50, 50)[1] == pytest.approx(1.0)
+    with pytest.raises(ConfigError):
+        wilson_interval(3, 2)
