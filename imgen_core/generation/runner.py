@@ -117,8 +117,9 @@ class Worker:
         except ImportError:  # pragma: no cover - torch is part of the stack
             pass
         self.job = job
-        corruption = job.corruption if job.method != "mimicgen" else "none"
-        self.adapter = make_task(job.task, corruption, job.observability)
+        # MimicGen demos in the training env use corruption "none"; in a test env (MG Demo baseline) the
+        # operator acts on true poses while the recorded observation carries the corruption.
+        self.adapter = make_task(job.task, job.corruption, job.observability)
         episodes = read_episodes(job.source)
         subtasks = self.adapter.subtasks
         if job.method == "mimicgen":
@@ -258,7 +259,7 @@ def run_job(job: GenerationJob, resume: bool = False, overwrite: bool = False,
         raise DatasetError(f"{attempts_log} exists from an earlier run; pass --resume or --overwrite")
     operator = K.OPERATOR_GENERATED_PREFIX + job.method
     provenance = {
-        "task": job.task, "operator": operator, "corruption": job.corruption if job.method != "mimicgen" else "none",
+        "task": job.task, "operator": operator, "corruption": job.corruption,
         "observability": job.observability, "method": job.method, "seed": job.seed, "policy": job.policy,
         "generation_config": job.cfg.to_dict(), "source_file": os.path.basename(job.source),
         "source_provenance": src_prov[K.ATTR_PROVENANCE],
