@@ -1,0 +1,99 @@
+"""Table specifications (the paper's rows) and the size presets of the experiment runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imgen_core.errors import check_choice
+
+
+@dataclass(frozen=True)
+class ScalePreset:
+    """Dataset sizes and evaluation effort of one experiment preset.
+
+    ``paper``: 10 source episodes, 1000 generated per dataset, BC-RNN ``paper`` training, 50 eval trials.
+    ``cpu``: the same 10 sources, 200 generated per dataset (5x fewer), ``cpu`` training, 50 final trials
+    (checkpoint selection with fewer trials, see the training preset).
+    """
+
+    name: str
+    n_source: int = 10
+    n_generated: int = 1000
+    train_preset: str = "paper"
+    eval_trials: int = 50
+    workers: int = 2
+
+
+SCALES = {
+    "paper": ScalePreset("paper"),
+    "cpu": ScalePreset("cpu", n_generated=200, train_preset="cpu"),
+    "tiny": ScalePreset("tiny", n_source=3, n_generated=4, train_preset="tiny", eval_trials=3, workers=1),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row: a name and the datasets (by stage name) its policy trains on."""
+
+    name: str
+    datasets: tuple[str, ...]
+    weighted: bool = False  # Weighted Src Int: the last dataset sampled as often as the others together
+
+
+# Datasets (stage names): src_demos (train env), mg_demos (MimicGen from src_demos), src_int (interventions on
+# the base policy under corruption), test_demos (demos in the test env), mg_test_demos (MimicGen of those),
+# imgen_no_policy and imgen (generated from src_int).
+ROWS = {
+    "base": Row("Base", ("mg_demos",)),
+    "source_int": Row("Source Int", ("mg_demos", "src_int")),
+    "weighted_src_int": Row("Weighted Src Int", ("mg_demos", "src_int"), weighted=True),
+    "source_demo": Row("Source Demo", ("test_demos",)),
+    "mg_demo": Row("MG Demo", ("mg_test_demos",)),
+    "base_mg_demo": Row("Base + MG Demo", ("mg_demos", "mg_test_demos")),
+    "imgen_no_policy": Row("I-MG - Policy", ("mg_demos", "imgen_no_policy")),
+    "imgen": Row("I-MG", ("mg_demos", "imgen")),
+}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A paper table: tasks (columns), rows, the corruption per task, and the paper's figures."""
+
+    name: str
+    tasks: tuple[str, ...]
+    rows: tuple[str, ...]
+    corruption: dict[str, str]
+    paper: dict[str, dict[str, str]]
+    observability: str = "none"
+
+
+TABLES = {
+    "table4": TableSpec(
+        "table4", ("block_grasp",), ("base", "source_int", "mg_demo", "imgen_no_policy", "imgen"),
+        {"block_grasp": "block"},
+        {"base": {"block_grasp": "6%", "real": "0%"}, "source_int": {"block_grasp": "26%", "real": "10%"},
+         "mg_demo": {"block_grasp": "42%", "real": "50%"}, "imgen_no_policy": {"block_grasp": "86%", "real": "60%"},
+         "imgen": {"block_grasp": "100%", "real": "90%"}}),
+    "table1": TableSpec(
+        "table1", ("nut_insertion", "two_piece_assembly", "coffee"),
+        ("base", "source_int", "weighted_src_int", "source_demo", "mg_demo", "imgen_no_policy", "imgen"),
+        {"nut_insertion": "peg", "two_piece_assembly": "receptacle", "coffee": "coffee_radial"},
+        {"base": {"nut_insertion": "22%", "two_piece_assembly": "6%", "coffee": "2%"},
+         "source_int": {"nut_insertion": "40%", "two_piece_assembly": "6%", "coffee": "10%"},
+         "weighted_src_int": {"nut_insertion": "50%", "two_piece_assembly": "16%", "coffee": "6%"},
+         "source_demo": {"nut_insertion": "42%", "two_piece_assembly": "12%", "coffee": "12%"},
+         "mg_demo": {"nut_insertion": "64%", "two_piece_assembly": "16%", "coffee": "18%"},
+         "imgen_no_policy": {"nut_insertion": "86%", "two_piece_assembly": "52%", "coffee": "42%"},
+         "imgen": {"nut_insertion": "98%", "two_piece_assembly": "70%", "coffee": "80%"}},
+        observability="full"),
+}
+
+
+def get_table(name: str) -> TableSpec:
+    check_choice("table", name, tuple(TABLES))
+    return TABLES[name]
+
+
+def get_scale(name: str) -> ScalePreset:
+    check_choice("preset", name, tuple(SCALES))
+    return SCALES[name]
