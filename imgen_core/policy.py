@@ -48,7 +48,7 @@ class PolicyRuntime:
     def act(self, obs: dict[str, Any]) -> np.ndarray:
         """Action ``(7,)`` in [-1, 1] for one observation (keys as in the training data)."""
         t = self._tensors(obs)
-        with self._torch.no_grad():
+        with self._torch.inference_mode():
             a = self.model.get_action(t)[0].numpy().astype(np.float64)
         return np.clip(a, -1.0, 1.0)
 

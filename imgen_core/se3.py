@@ -87,6 +87,17 @@ def mat_to_quat_xyzw(rot: ArrayLike) -> F64:
     return q.reshape(r.shape[:-2] + (4,))
 
 
+def quat_hemisphere(quat: ArrayLike, ref: ArrayLike) -> F64:
+    """Flip quaternions ``(...,4)`` so that ``dot(q, ref) >= 0`` (same order for both).
+
+    The canonical ``w >= 0`` sign of :func:`mat_to_quat_xyzw` jumps when the rotation angle crosses pi, which
+    is exactly the top-down grasp orientation (180 deg about x); choosing the hemisphere of a reference
+    quaternion near the working orientations keeps observations continuous there.
+    """
+    q, r = _arr(quat), _arr(ref)
+    return np.where(np.sum(q * r, axis=-1, keepdims=True) < 0, -q, q)
+
+
 def quat_wxyz_to_xyzw(q: ArrayLike) -> F64:
     """Reorder MuJoCo-style wxyz quaternions to xyzw."""
     q = _arr(q)
