@@ -197,14 +197,14 @@ def train(datasets: list[str], preset: TrainPreset, out_dir: str | os.PathLike[s
         shutil.copyfile(out / f"epoch_{best_epoch}.pt", out / "best.pt")
     (out / "summary.json").write_text(json.dumps({
         "best_epoch": best_epoch, "best_success": result.best_success, "evals": result.evals,
-        "selection": "highest success over evaluated checkpoints (ties: earliest)" if result.evals else "last",
+        "selection": "highest success over evaluated checkpoints (ties: latest)" if result.evals else "last",
         "samples_per_second": result.samples_per_second, "wall_seconds": result.wall_seconds,
         "preset": preset.to_dict(), "datasets": datasets, "weights": weights}, indent=2))
     return result
 
 
 def select_best(evals: dict[int, float]) -> int:
-    """The paper's model selection: the epoch with the highest success rate (earliest on ties)."""
+    """The paper's model selection: the epoch with the highest success rate (the latest, most trained, on ties)."""
     if not evals:
         raise ConfigError("no evaluations to select from")
-    return min(evals, key=lambda e: (-evals[e], e))
+    return max(evals, key=lambda e: (evals[e], e))

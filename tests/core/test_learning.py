@@ -41,8 +41,9 @@ def test_training_writes_checkpoints_and_selects_best(trained):
     assert meta["robomimic_config"]["algo"]["rnn"]["horizon"] == 10
 
 
-def test_select_best_ties_pick_earliest():
-    assert select_best({50: 0.5, 100: 0.9, 150: 0.9}) == 100
+def test_select_best_ties_pick_latest():
+    assert select_best({50: 0.5, 100: 0.9, 150: 0.9}) == 150
+    assert select_best({50: 0.5, 100: 0.9, 150: 0.7}) == 100
     with pytest.raises(ConfigError):
         select_best({})
 
