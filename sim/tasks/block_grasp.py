@@ -1,0 +1,383 @@
+"""Block Grasp task adapter: :class:`imgen_core.task.TaskAdapter` over the robosuite env ``ImgenBlockGrasp``.
+
+Everything crossing this boundary is in the robot **base** frame; "EE pose" is the TCP (``imgen_core.frames``).
+Observation keys (float64): ``robot0_eef_pos (3)``, ``robot0_eef_quat (4, xyzw)``, ``robot0_gripper_width (1)``
+[m, finger to finger], ``cube_pos (3)``, ``cube_quat (4, xyzw)`` — the cube pose as *observed* (corrupted).
+Quaternion signs: the EE quaternion is taken in the hemisphere of the top-down grasp orientation
+(``frames.TOP_DOWN_ROT``, xyzw (1, 0, 0, 0)) because the canonical ``w >= 0`` sign jumps exactly there; the
+cube quaternion uses ``w >= 0`` (it stays near identity).
+
+Seeding: ``reset(seed)`` derives two independent streams from ``seed`` — scene (arm joint noise, cube pose) and
+corruption — so a seed fixes both, and the same seed gives the same scene under any corruption model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from imgen_core import corruption as corruption_lib
+from imgen_core import frames, se3
+from imgen_core import keys as K
+from imgen_core.errors import ConfigError, SafetyError, check_choice
+from imgen_core.mistakes import GraspState, GripperContacts, block_grasp_mistake
+from imgen_core.task import SubtaskSpec
+from sim import osc
+from sim.robot import PandaTwin
+from sim.tasks.block_grasp_env import CUBE_SIZE, ENV_NAME, GRIPPER_OPEN_ACTION, default_controller_config
+
+TASK_NAME = "block_grasp"
+OBSERVABILITY = ("none", "full", "partial")
+OPEN_WIDTH = 0.08
+TOP_DOWN_QUAT = se3.mat_to_quat_xyzw(frames.TOP_DOWN_ROT)
+GRASP_SIGNAL = "grasp"
+DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
+
+
+def _quat_xyzw(rot: np.ndarray) -> np.ndarray:
+    """Rotation matrix → unit quaternion xyzw (MuJoCo's C routine; sign fixed by the caller)."""
+    q = np.empty(4)
+    mujoco.mju_mat2Quat(q, np.ascontiguousarray(rot, dtype=np.float64).reshape(9))
+    return np.array([q[1], q[2], q[3], q[0]])
+
+
+def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
+    """JSON-able ``robosuite.make`` kwargs of the Block Grasp env (no rendering, no cameras by default)."""
+    kw: dict[str, Any] = {
+        "robots": "Panda", "controller_configs": default_controller_config(), "gripper_types": "default",
+        "initialization_noise": "default", "table_full_size": [0.8, 0.8, 0.05],
+        "table_friction": [1.0, 5e-3, 1e-4], "cube_size": CUBE_SIZE, "cube_density": 500.0,
+        "cube_friction": [1.0, 5e-3, 1e-4], "cube_x_range": [0.46, 0.66], "cube_y_range": [-0.15, 0.15],
+        "cube_yaw_range": [-np.pi / 18, np.pi / 18], "lift_height": 0.05, "use_camera_obs": False,
+        "use_object_obs": True, "has_renderer": False, "has_offscreen_renderer": False, "control_freq": 20,
+        "lite_physics": True, "horizon": 250, "ignore_done": True, "hard_reset": False, "reward_scale": 1.0,
+    }
+    kw.update(overrides)
+    return kw
+
+
+class BlockGraspAdapter:
+    """The Block Grasp twin behind the small :class:`~imgen_core.task.TaskAdapter` interface.
+
+    Args:
+        corruption: name in :data:`imgen_core.corruption.registry`; a new sample is drawn at every ``reset``.
+        observability: contact-revealed information: ``none``; ``full`` (after the first gripper-cube contact
+            the observed cube pose is the true pose); ``partial`` (after that contact, the observed xy becomes
+            the xy of the contact point).
+        horizon: step budget of one episode (the env itself never terminates); 250 = a ~130-step grasp plus
+            room for one mistake and its ~110-step recovery.
+        **env_overrides: overrides of :func:`default_env_kwargs` (e.g. ``has_offscreen_renderer=True``).
+    """
+
+    name = TASK_NAME
+    object_names = ("cube",)
+    subtasks = (SubtaskSpec("cube", None),)
+
+    def __init__(self, corruption: str = "none", observability: str = "none", horizon: int = 250,
+                 **env_overrides: Any) -> None:
+        import robosuite
+
+        import sim.tasks.block_grasp_env  # noqa: F401  (registers ENV_NAME)
+
+        check_choice("observability", observability, OBSERVABILITY)
+        if horizon < 1:
+            raise ConfigError(f"horizon={horizon} must be >= 1")
+        self.corruption_model = corruption_lib.get(corruption)
+        self.observability = observability
+        self.horizon = int(horizon)
+        self._env_kwargs = default_env_kwargs(**env_overrides)
+        self._env_kwargs["horizon"] = self.horizon
+        self.env = robosuite.make(ENV_NAME, **self._env_kwargs)
+        self.robot = PandaTwin(self.env)
+        self._corruption = corruption_lib.NO_CORRUPTION
+        self._bind_env()
+        self._begin_episode()
+
+    # ------------------------------------------------------------------ internals
+    def _bind_env(self) -> None:
+        env = self.env
+        if self.robot.sim is not env.sim:
+            self.robot.bind()
+        self._m, self._d = self.robot.model, self.robot.data
+        self._left = np.asarray(env.left_finger_geom_ids)
+        self._right = np.asarray(env.right_finger_geom_ids)
+        self._fingers = np.concatenate([self._left, self._right])
+        self._gripper = np.asarray(env.gripper_geom_ids)
+        self._palm = np.setdiff1d(self._gripper, self._fingers)
+        self._cube_geoms = np.asarray(env.cube_geom_ids)
+        self._table = np.asarray(env.table_geom_ids)
+        self._cube_id = int(env.cube_body_id)
+        self._gripper_model = env.robots[0].gripper["right"]
+        ngeom = self._m.ngeom
+        self._mask: dict[str, np.ndarray] = {}
+        for key, ids in (("left", self._left), ("right", self._right), ("gripper", self._gripper),
+                         ("palm", self._palm), ("cube", self._cube_geoms), ("table", self._table)):
+            mk = np.zeros(ngeom, dtype=bool)
+            mk[ids] = True
+            self._mask[key] = mk
+        # the adapter computes its own observation: switch robosuite's per-substep observables off
+        for name in list(env._observables):
+            env.modify_observable(name, "enabled", False)
+
+    def _begin_episode(self) -> None:
+        self._cache: dict[str, Any] = {}
+        self._revealed: np.ndarray | None = None  # contact-revealed observed position (observability != none)
+        self._last_gripper_cmd = -1.0
+        self._cube_start = self.object_poses()["cube"][:3, 3].copy()
+
+    def _invalidate(self) -> None:
+        self._cache.clear()
+
+    def _contact_arrays(self) -> tuple[np.ndarray, np.ndarray, int]:
+        d = self._d
+        n = int(d.ncon)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int32)
+            return empty, empty, 0
+        return np.asarray(d.contact.geom1[:n]), np.asarray(d.contact.geom2[:n]), n
+
+    def _pair_mask(self, g1: np.ndarray, g2: np.ndarray, a: str, b: str) -> np.ndarray:
+        """Contacts between geom group ``a`` and geom group ``b`` (names of ``self._mask``)."""
+        ma, mb = self._mask[a], self._mask[b]
+        return (ma[g1] & mb[g2]) | (mb[g1] & ma[g2])
+
+    def _update_observability(self) -> None:
+        if self.observability == "none" or self._revealed is not None:
+            return
+        g1, g2, n = self._contact_arrays()
+        if n == 0:
+            return
+        hit = self._pair_mask(g1, g2, "gripper", "cube")
+        if not hit.any():
+            return
+        if self.observability == "full":
+            self._revealed = np.zeros(3)  # marker: use the true pose from now on
+        else:
+            world_p = np.asarray(self._d.contact.pos[:n])[hit].mean(axis=0)
+            self._revealed = (self.robot.base_T_world @ np.append(world_p, 1.0))[:3]
+
+    # ------------------------------------------------------------------ TaskAdapter
+    def reset(self, seed: int) -> dict[str, np.ndarray]:
+        """New scene and new corruption sample, both determined by ``seed``."""
+        scene_ss, corr_ss = np.random.SeedSequence(int(seed)).spawn(2)
+        self.env.rng = np.random.default_rng(scene_ss)
+        self.env.reset()
+        if self.robot.sim is not self.env.sim:  # only a robosuite hard reset builds a new MjSim
+            self._bind_env()
+        self._corruption = self.corruption_model.sample(np.random.default_rng(corr_ss))
+        self._begin_episode()
+        return self.observation()
+
+    def reset_to(self, state: np.ndarray) -> dict[str, np.ndarray]:
+        """Restore a flattened MuJoCo state ``[time, qpos, qvel]`` (the corruption sample is kept).
+
+        The MuJoCo data is reset first (as ``env.reset`` does), so an episode-start state replays exactly. The
+        gripper's incremental command state is not part of a MuJoCo state: it is open for episode-start states
+        (time 0) and otherwise inferred from the fingers (closed if narrower than open and not opening).
+        """
+        state = np.asarray(state, dtype=np.float64).reshape(-1)
+        expected = 1 + self._m.nq + self._m.nv
+        if state.shape != (expected,):
+            raise ConfigError(f"state has {state.shape[0]} entries, this model needs {expected} (time, qpos, qvel)")
+        sim = self.env.sim
+        sim.reset()
+        sim.set_state_from_flattened(state)
+        sim.forward()
+        grip = GRIPPER_OPEN_ACTION.copy()
+        if state[0] > 0 and self.robot.gripper_width() < OPEN_WIDTH - 0.005 and self.robot.gripper_width_rate() <= 1e-3:
+            grip = -grip
+        self._gripper_model.current_action = grip
+        self.env.robots[0].composite_controller.reset()
+        self.env.timestep = int(round(state[0] / self.env.control_timestep))
+        self.env.cur_time = float(state[0])
+        self._begin_episode()
+        self._last_gripper_cmd = float(-grip[0])
+        self._update_observability()
+        return self.observation()
+
+    def get_state(self) -> np.ndarray:
+        """Flattened MuJoCo state ``(1 + nq + nv,)``: time, qpos, qvel (robosuite ``get_state().flatten()``)."""
+        d = self._d
+        return np.concatenate([[d.time], d.qpos, d.qvel])
+
+    def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
+        """One 20 Hz control step with a normalised 7-D action."""
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        if a.shape != (K.ACTION_DIM,):
+            raise SafetyError(f"action has shape {a.shape}, expected ({K.ACTION_DIM},)")
+        if not np.all(np.isfinite(a)):
+            raise SafetyError(f"action contains NaN/inf: {a.tolist()}")
+        self.env.step(a)
+        # lite physics leaves body/site poses one substep behind qpos; refresh them (contacts stay from step1)
+        mujoco.mj_kinematics(self._m, self._d)
+        self._invalidate()
+        self._last_gripper_cmd = float(a[6])
+        self._update_observability()
+        return self.observation()
+
+    def observation(self) -> dict[str, np.ndarray]:
+        """Policy observation (see module docstring)."""
+        obs = self._cache.get("obs")
+        if obs is None:
+            ee = self.eef_pose()
+            cube = self.observed_object_poses()["cube"]
+            pos, quat = ee[:3, 3], _quat_xyzw(ee[:3, :3])
+            cpos, cquat = cube[:3, 3], _quat_xyzw(cube[:3, :3])
+            if cquat[3] < 0:
+                cquat = -cquat
+            obs = {
+                K.OBS_EEF_POS: pos, K.OBS_EEF_QUAT: se3.quat_hemisphere(quat, TOP_DOWN_QUAT),
+                K.OBS_GRIPPER_WIDTH: np.array([self.robot.gripper_width()]),
+                K.obs_object_pos("cube"): cpos, K.obs_object_quat("cube"): cquat,
+            }
+            self._cache["obs"] = obs
+        return {k: v.copy() for k, v in obs.items()}
+
+    def eef_pose(self) -> np.ndarray:
+        """``base_T_tcp`` ``(4,4)``."""
+        p = self._cache.get("eef")
+        if p is None:
+            p = self._cache["eef"] = self.robot.base_T_tcp()
+        return p.copy()
+
+    def object_poses(self) -> dict[str, np.ndarray]:
+        """True ``base_T_cube``."""
+        p = self._cache.get("cube")
+        if p is None:
+            p = self._cache["cube"] = self.robot.base_T_body(self._cube_id)
+        return {"cube": p.copy()}
+
+    def observed_object_poses(self) -> dict[str, np.ndarray]:
+        """``base_T_cube`` as the robot believes it (corruption, then contact-revealed information)."""
+        true = self.object_poses()["cube"]
+        if self._revealed is not None:
+            if self.observability == "full":
+                return {"cube": true}
+            seen = self._corruption.apply(true)
+            seen[:2, 3] = self._revealed[:2]
+            return {"cube": seen}
+        return {"cube": self._corruption.apply(true)}
+
+    def set_corruption(self, corruption: Any) -> None:
+        """Use ``corruption`` (a :class:`~imgen_core.corruption.CorruptionSample`, its dict, or None) from now on."""
+        if corruption is None:
+            corruption = corruption_lib.NO_CORRUPTION
+        elif isinstance(corruption, dict):
+            corruption = corruption_lib.CorruptionSample.from_dict(corruption)
+        elif not isinstance(corruption, corruption_lib.CorruptionSample):
+            raise ConfigError(f"set_corruption expects a CorruptionSample, dict or None, got {type(corruption)}")
+        self._corruption = corruption
+        self._invalidate()
+
+    @property
+    def last_gripper_command(self) -> float:
+        """The gripper command of the last step (+1 close, -1 open; inferred after ``reset_to``)."""
+        return self._last_gripper_cmd
+
+    @property
+    def corruption(self) -> corruption_lib.CorruptionSample:
+        """The current corruption sample."""
+        return self._corruption
+
+    def corruption_info(self) -> dict[str, Any]:
+        """JSON-able current corruption sample (stored in episode info)."""
+        return self._corruption.to_dict()
+
+    def target_pose_to_action(self, target_pose: np.ndarray, gripper: float) -> np.ndarray:
+        """Action ``(7,)`` whose OSC goal is ``target_pose`` (TCP, base frame), scaled down if out of range."""
+        r = self.robot
+        return osc.target_to_action(self.eef_pose(), np.asarray(target_pose, dtype=np.float64), r.tcp_T_site,
+                                    gripper, r.origin_R_base)
+
+    def action_to_target_pose(self, action: np.ndarray) -> np.ndarray:
+        """TCP target ``(4,4)`` the OSC aims at for ``action`` from the current state."""
+        r = self.robot
+        return osc.action_to_target(self.eef_pose(), action, r.tcp_T_site, r.origin_R_base)
+
+    def subtask_signals(self) -> dict[str, bool]:
+        """``grasp``: both fingers on the cube (informative; Block Grasp is a single subtask)."""
+        return {GRASP_SIGNAL: self.contacts().both_fingers}
+
+    def is_success(self) -> bool:
+        """Cube >= 5 cm above its rest height in a two-finger grasp."""
+        return bool(self.env._check_success())
+
+    def contacts(self) -> GripperContacts:
+        """Summary of the gripper's contacts with the cube and the table."""
+        c = self._cache.get("contacts")
+        if c is not None:
+            return c
+        g1, g2, n = self._contact_arrays()
+        if n == 0:
+            c = GripperContacts()
+        else:
+            left = self._pair_mask(g1, g2, "left", "cube")
+            right = self._pair_mask(g1, g2, "right", "cube")
+            on_top = False
+            fingers = left | right
+            if fingers.any():
+                d = self._d
+                normal_z = np.abs(np.asarray(d.contact.frame[:n])[fingers, 2])
+                pz = np.asarray(d.contact.pos[:n])[fingers, 2]
+                top_z = d.xpos[self._cube_id][2] + 0.35 * self.env.cube_size
+                on_top = bool(np.any((normal_z > 0.7) & (pz > top_z)))
+            c = GripperContacts(
+                left_cube=bool(left.any()), right_cube=bool(right.any()), finger_on_top=on_top,
+                palm_cube=bool(self._pair_mask(g1, g2, "palm", "cube").any()),
+                gripper_table=bool(self._pair_mask(g1, g2, "gripper", "table").any()))
+        self._cache["contacts"] = c
+        return c
+
+    def grasp_state(self) -> GraspState:
+        """Inputs of the mistake rules for the current state."""
+        cube = self.object_poses()["cube"]
+        cube_in_tcp = (se3.pose_inv(self.eef_pose()) @ cube[:, 3])[:3]
+        return GraspState(
+            contacts=self.contacts(), gripper_width=self.robot.gripper_width(), gripper_cmd=self._last_gripper_cmd,
+            cube_in_tcp=cube_in_tcp, cube_size=float(self.env.cube_size),
+            cube_displacement=float(np.linalg.norm(cube[:2, 3] - self._cube_start[:2])),
+            cube_tilt=float(np.arccos(np.clip(cube[2, 2], -1.0, 1.0))), open_width=OPEN_WIDTH)
+
+    def mistake(self) -> str | None:
+        """Contact-based mistake detector (:func:`imgen_core.mistakes.block_grasp_mistake`)."""
+        if self.is_success():
+            return None
+        return block_grasp_mistake(self.grasp_state())
+
+    def env_args(self) -> dict[str, Any]:
+        """robomimic ``env_args``: ``robosuite.make(env_name, **env_kwargs)`` rebuilds the env.
+
+        The extra ``imgen`` entry (task, corruption model, observability, horizon) rebuilds the adapter
+        (:func:`sim.tasks.make_task_from_env_args`); robomimic ignores it.
+        """
+        kwargs = dict(self._env_kwargs)
+        kwargs.update(DISPLAY_DEFAULTS)  # a file must rebuild headless, whatever the recording session used
+        return {"env_name": ENV_NAME, "type": 1, "env_kwargs": kwargs,
+                "imgen": {"task": TASK_NAME, "corruption": self.corruption_model.name,
+                          "observability": self.observability, "horizon": self.horizon}}
+
+    # ------------------------------------------------------------------ extras
+    def set_object_pose(self, name: str, base_T_obj: np.ndarray) -> None:
+        """Teleport an object (free joint) to ``base_T_obj`` and recompute kinematics and contacts.
+
+        For constructing test states and what-if analyses; the episode's start pose is kept.
+        """
+        check_choice("object", name, self.object_names)
+        world = self.robot.world_T_base @ np.asarray(base_T_obj, dtype=np.float64)
+        q = np.empty(4)
+        mujoco.mju_mat2Quat(q, np.ascontiguousarray(world[:3, :3]).reshape(9))
+        a = int(self.env.cube_joint_qpos_addr)
+        self._d.qpos[a:a + 7] = np.concatenate([world[:3, 3], q])
+        mujoco.mj_forward(self._m, self._d)
+        self._invalidate()
+
+    @property
+    def cube_rest_height(self) -> float:
+        """Base-frame z of the cube centre at rest [m]."""
+        return float(self.env.cube_rest_z - self.robot.world_T_base[2, 3])
+
+    def close(self) -> None:
+        """Release the simulator (and any renderer)."""
+        self.env.close()

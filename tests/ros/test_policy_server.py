@@ -1,0 +1,115 @@
+"""policy_server as a real node: acts on fresh observations, holds still on missing / stale / NaN ones."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import pytest
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseStamped, TwistStamped
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
+
+def is_zero(m: TwistStamped) -> bool:
+    t = m.twist
+    return all(v == 0.0 for v in (t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z))
+
+
+class Feeder:
+    """Publishes EE pose, gripper width and cube pose at 20 Hz; ``cube`` selects fresh / stale / nan / none."""
+
+    def __init__(self, probe) -> None:
+        self.probe = probe
+        self.ee = probe.publisher("/franka/ee_pose", PoseStamped)
+        self.grip = probe.publisher("/franka/gripper_width", JointState)
+        self.cube_pub = probe.publisher("/cube_pose", PoseStamped)
+        self.cube = "none"
+        self.stamps: list[tuple[int, int]] = []
+        self._run = True
+        self._t = threading.Thread(target=self._loop, daemon=True)
+        self._t.start()
+
+    def _loop(self) -> None:
+        while self._run:
+            now = self.probe.now_stamp()
+            ee = PoseStamped()
+            ee.header.stamp, ee.header.frame_id = now, "base"
+            ee.pose.position.x, ee.pose.position.z, ee.pose.orientation.x = 0.45, 0.3, 1.0
+            self.ee.publish(ee)
+            g = JointState(name=["gripper_width"], position=[0.08])
+            g.header.stamp = now
+            self.grip.publish(g)
+            self.stamps.append((now.sec, now.nanosec))
+            if self.cube != "none":
+                c = PoseStamped()
+                c.header.stamp = self.probe.now_stamp(-0.6) if self.cube == "stale" else now
+                c.header.frame_id = "base"
+                c.pose.position.x, c.pose.position.z, c.pose.orientation.w = 0.5, 0.025, 1.0
+                if self.cube == "nan":
+                    c.pose.position.y = math.nan
+                self.cube_pub.publish(c)
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self._run = False
+        self._t.join(1.0)
+
+
+def settle_then_collect(probe, seconds: float = 1.0) -> tuple[list[TwistStamped], float]:
+    time.sleep(0.4)  # stale_timeout 0.2 s + one tick + transport
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    return probe.messages("/imgen/action", t0), t0
+
+
+def diag_message(probe, since: float) -> str:
+    m = probe.wait_for("/diagnostics", lambda m: any(s.name.endswith("policy_server") for s in m.status),
+                       timeout=5.0, since=since)
+    return next(s.message for s in m.status if s.name.endswith("policy_server"))
+
+
+def test_policy_server_acts_and_holds_still(probe, start_node, tiny_checkpoint):
+    probe.subscribe("/imgen/action", TwistStamped)
+    probe.subscribe("/imgen/gripper_command", Float64)
+    probe.subscribe("/diagnostics", DiagnosticArray)
+    node = start_node("policy_server", params={"checkpoint": tiny_checkpoint, "diagnostics_period": 0.2})
+    probe.wait_for("/imgen/action", timeout=60.0)
+    feeder = Feeder(probe)
+    try:
+        # missing cube pose: zero twist at ~20 Hz, no gripper command yet
+        acts, t0 = settle_then_collect(probe)
+        assert len(acts) >= 12 and all(is_zero(a) for a in acts)
+        assert "missing /cube_pose" in diag_message(probe, t0)
+        assert not probe.messages("/imgen/gripper_command")
+
+        # fresh observations: the policy acts; stamp = the newest observation used
+        feeder.cube = "fresh"
+        acts, t0 = settle_then_collect(probe)
+        assert len(acts) >= 12 and not any(is_zero(a) for a in acts)
+        sent = set(feeder.stamps)
+        assert all((a.header.stamp.sec, a.header.stamp.nanosec) in sent for a in acts)
+        assert all(a.header.frame_id == "base" for a in acts)
+        assert diag_message(probe, t0) == "acting"
+        grip = probe.messages("/imgen/gripper_command", t0)
+        assert grip and all(-1.0 <= g.data <= 1.0 for g in grip)
+
+        for mode, expected in (("stale", "stale /cube_pose"), ("nan", "non-finite observation cube_pos"),
+                               ("none", "stale /cube_pose")):
+            feeder.cube = mode
+            acts, t0 = settle_then_collect(probe)
+            assert len(acts) >= 12 and all(is_zero(a) for a in acts), mode
+            assert expected in diag_message(probe, t0), mode
+            # holding still keeps the last gripper command (does not drop a grasped cube)
+            assert probe.messages("/imgen/gripper_command", t0)
+
+        feeder.cube = "fresh"  # recovers
+        acts, _ = settle_then_collect(probe, 0.5)
+        assert acts and not any(is_zero(a) for a in acts)
+    finally:
+        feeder.stop()
+    assert node.stop() == 0, node.output

@@ -1,0 +1,174 @@
+"""BlockGraspAdapter: the TaskAdapter contract, seeding, corruption, state round trips, env_args rebuild."""
+
+import json
+
+import numpy as np
+import pytest
+import robosuite
+
+from imgen_core import corruption, se3
+from imgen_core import keys as K
+from imgen_core.errors import ConfigError, SafetyError
+from imgen_core.task import TaskAdapter
+from sim.tasks import make_task, make_task_from_env_args
+
+pytestmark = pytest.mark.sim
+
+
+def test_satisfies_the_task_adapter_protocol(adapter):
+    assert isinstance(adapter, TaskAdapter)
+    assert adapter.name == "block_grasp" and adapter.object_names == ("cube",)
+    assert len(adapter.subtasks) == 1 and adapter.subtasks[0].object_ref == "cube"
+    assert adapter.subtasks[0].term_signal is None
+    assert 200 <= adapter.horizon <= 300
+
+
+def test_observation_keys_shapes_and_conventions(fresh):
+    obs = fresh.reset(4)
+    assert set(obs) == {K.OBS_EEF_POS, K.OBS_EEF_QUAT, K.OBS_GRIPPER_WIDTH, "cube_pos", "cube_quat"}
+    shapes = {k: v.shape for k, v in obs.items()}
+    assert shapes == {K.OBS_EEF_POS: (3,), K.OBS_EEF_QUAT: (4,), K.OBS_GRIPPER_WIDTH: (1,), "cube_pos": (3,),
+                      "cube_quat": (4,)}
+    ee = fresh.eef_pose()
+    np.testing.assert_allclose(obs[K.OBS_EEF_POS], ee[:3, 3])
+    np.testing.assert_allclose(se3.quat_xyzw_to_mat(obs[K.OBS_EEF_QUAT]), ee[:3, :3], atol=1e-9)
+    assert obs[K.OBS_EEF_QUAT][0] > 0.9  # top-down home: hemisphere of xyzw (1, 0, 0, 0), no sign flips
+    assert obs[K.OBS_GRIPPER_WIDTH][0] == pytest.approx(0.08)  # starts fully open
+    cube = fresh.object_poses()["cube"]
+    assert 0.46 <= cube[0, 3] <= 0.66 and -0.15 <= cube[1, 3] <= 0.15
+    assert cube[2, 3] == pytest.approx(fresh.cube_rest_height, abs=1e-3)
+    assert abs(cube[2, 3] - (0.8 - 0.912 + 0.025)) < 1e-3  # table top 11.2 cm below the base
+    assert obs["cube_quat"][3] > 0.98  # yaw within +-10 deg
+
+
+def test_reset_is_a_function_of_the_seed(adapter):
+    a1 = adapter.reset(11)
+    s1, c1 = adapter.get_state(), adapter.corruption
+    adapter.reset(12)
+    assert not np.allclose(adapter.get_state()[1:], s1[1:])
+    a2 = adapter.reset(11)
+    np.testing.assert_array_equal(adapter.get_state(), s1)
+    assert adapter.corruption == c1 and c1.name == "block"
+    for k in a1:
+        np.testing.assert_array_equal(a1[k], a2[k])
+
+
+def test_observed_pose_carries_the_corruption(adapter):
+    adapter.reset(3)
+    off = adapter.corruption.offset_array
+    assert abs(off[1]) >= 0.025
+    true, seen = adapter.object_poses()["cube"], adapter.observed_object_poses()["cube"]
+    np.testing.assert_allclose(seen[:3, 3] - true[:3, 3], off, atol=1e-12)
+    np.testing.assert_allclose(adapter.observation()["cube_pos"], seen[:3, 3])
+    adapter.set_corruption(None)
+    np.testing.assert_allclose(adapter.observation()["cube_pos"], true[:3, 3])
+    adapter.set_corruption({"name": "block", "offset": [0.0, 0.05, 0.0]})
+    assert adapter.observation()["cube_pos"][1] == pytest.approx(true[1, 3] + 0.05)
+    assert json.loads(json.dumps(adapter.corruption_info()))["offset"] == [0.0, 0.05, 0.0]
+
+
+def test_same_seed_same_scene_under_any_corruption_model(adapter):
+    other = make_task("block_grasp", corruption="none")
+    try:
+        adapter.reset(21)
+        other.reset(21)
+        np.testing.assert_array_equal(adapter.get_state(), other.get_state())
+        assert other.corruption == corruption.NO_CORRUPTION
+    finally:
+        other.close()
+
+
+def test_get_state_reset_to_round_trip(fresh):
+    for _ in range(5):
+        fresh.step(np.array([0.3, -0.2, -0.1, 0.0, 0.0, 0.1, 1.0]))
+    s = fresh.get_state()
+    obs = fresh.observation()
+    assert s.shape == (1 + fresh.robot.model.nq + fresh.robot.model.nv,)
+    fresh.reset(7)  # another scene and another corruption sample
+    fresh.set_corruption(None)  # reset_to keeps the current sample: restore the one of the saved state
+    obs2 = fresh.reset_to(s)
+    np.testing.assert_array_equal(fresh.get_state(), s)
+    for k in obs:
+        np.testing.assert_allclose(obs2[k], obs[k], atol=1e-12)
+    with pytest.raises(ConfigError, match="entries"):
+        fresh.reset_to(s[:-1])
+
+
+def test_bad_actions_are_refused(fresh):
+    with pytest.raises(SafetyError):
+        fresh.step(np.zeros(6))
+    with pytest.raises(SafetyError):
+        fresh.step(np.array([np.nan, 0, 0, 0, 0, 0, 0]))
+
+
+def test_env_args_rebuild_with_robosuite_make(adapter):
+    adapter.reset(5)
+    args = json.loads(json.dumps(adapter.env_args()))  # what a dataset stores
+    assert args["env_name"] == "ImgenBlockGrasp" and args["type"] == 1
+    kw = args["env_kwargs"]
+    assert kw["controller_configs"]["body_parts"]["right"]["type"] == "OSC_POSE"
+    assert kw["controller_configs"]["body_parts"]["right"]["input_ref_frame"] == "base"
+    assert kw["control_freq"] == 20 and kw["has_offscreen_renderer"] is False
+    env = robosuite.make(args["env_name"], **kw)
+    try:
+        env.reset()
+        assert env.sim.model.nq == adapter.robot.model.nq and env.sim.model.nv == adapter.robot.model.nv
+        env.sim.set_state_from_flattened(adapter.get_state())
+        env.sim.forward()
+        np.testing.assert_allclose(env.sim.data.body_xpos[env.cube_body_id],
+                                   adapter.robot.data.xpos[adapter.env.cube_body_id])
+        assert env.cube_size == pytest.approx(0.05)
+        obs, *_ = env.step(np.zeros(7))
+        assert "cube_pos" in obs and "robot0_eef_pos" in obs
+    finally:
+        env.close()
+    # and the adapter can be rebuilt from the same dict (what `imgen render` does)
+    again = make_task_from_env_args(args)
+    try:
+        again.reset_to(adapter.get_state())
+        again.set_corruption(adapter.corruption)
+        o1 = again.observation()
+        o2 = adapter.observation()
+        for k in o2:
+            np.testing.assert_allclose(o1[k], o2[k], atol=1e-12)
+        assert again.corruption_model.name == "block"
+    finally:
+        again.close()
+
+
+def test_unknown_task_and_observability_name_valid_choices():
+    with pytest.raises(ConfigError, match="block_grasp"):
+        make_task("stack")
+    with pytest.raises(ConfigError, match="full.*none.*partial"):
+        make_task("block_grasp", observability="xray")
+    with pytest.raises(ConfigError, match="coffee_radial"):
+        make_task("block_grasp", corruption="gauss")
+
+
+@pytest.mark.parametrize("mode", ["full", "partial"])
+def test_contact_reveals_the_cube_pose_when_observability_is_enabled(adapter, mode):
+    from tests.sim.helpers import constructed_state
+
+    adapter.observability = mode
+    try:
+        adapter.reset(9)
+        true = adapter.object_poses()["cube"]
+        assert not np.allclose(adapter.observed_object_poses()["cube"], true)  # block corruption, no contact yet
+        tip = (adapter.eef_pose() @ np.array([0.0, 0.052, 0.0023, 1.0]))[:3]
+        cube = se3.make_pose(tip - np.array([0.0, 0.0, 0.024]), np.eye(3))
+        adapter.reset_to(constructed_state(adapter, cube_base=cube))  # a finger touches the cube
+        seen = adapter.observed_object_poses()["cube"]
+        true = adapter.object_poses()["cube"]
+        if mode == "full":
+            np.testing.assert_allclose(seen, true)
+        else:  # xy of the contact point: within the cube's footprint, z still corrupted
+            assert np.all(np.abs(seen[:2, 3] - true[:2, 3]) <= 0.025 + 1e-6)
+            assert seen[2, 3] == pytest.approx(true[2, 3] + adapter.corruption.offset_array[2])
+        adapter.step(np.zeros(7))  # the cube falls away from the finger: the revealed information stays
+        after = adapter.observed_object_poses()["cube"]
+        if mode == "full":
+            np.testing.assert_allclose(after, adapter.object_poses()["cube"])
+        else:
+            np.testing.assert_array_equal(after[:2, 3], seen[:2, 3])
+    finally:
+        adapter.observability = "none"

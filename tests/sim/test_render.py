@@ -1,0 +1,29 @@
+"""Offscreen rendering with the ghost (observed) cube."""
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+
+from sim.render import EpisodeRenderer, write_mp4
+
+pytestmark = pytest.mark.sim
+
+
+def test_ghost_cube_is_drawn_where_the_robot_believes_the_cube_is(adapter, tmp_path):
+    adapter.reset(2)
+    r = EpisodeRenderer(adapter, 160, 120)
+    try:
+        plain = r.frame()
+        ghost = r.frame(adapter.observed_object_poses()["cube"])
+        same = r.frame(adapter.object_poses()["cube"])  # a ghost inside the real cube barely shows
+        assert plain.shape == (120, 160, 3) and plain.dtype == np.uint8
+        changed = np.abs(ghost.astype(int) - plain.astype(int)).sum(axis=2) > 30
+        assert changed.sum() > 20
+        assert (np.abs(same.astype(int) - plain.astype(int)).sum(axis=2) > 30).sum() < changed.sum()
+        band = r.frame(None, human=True)
+        assert tuple(band[0, 0]) == (255, 150, 0)
+        n = write_mp4(iter([plain, ghost, band]), str(tmp_path / "x.mp4"), fps=5)
+        assert n == 3
+        assert len(list(imageio.get_reader(str(tmp_path / "x.mp4")).iter_data())) == 3
+    finally:
+        r.close()
