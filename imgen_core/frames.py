@@ -29,3 +29,19 @@ FLANGE_T_TCP = _flange_T_tcp()
 
 # A top-down grasp orientation in the base frame (TCP z pointing down, fingers closing along base y).
 TOP_DOWN_ROT = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])
+
+# Quaternion sign convention at the policy boundary (sim observation, ROS policy server, real robot):
+# the EE quaternion takes the hemisphere of the top-down orientation (w >= 0 would flip sign exactly at
+# top-down, a rotation of pi), object quaternions take w >= 0 (objects sit near identity rotation).
+TOP_DOWN_QUAT_XYZW = se3.mat_to_quat_xyzw(TOP_DOWN_ROT)
+
+
+def eef_quat_for_policy(quat_xyzw: np.ndarray) -> np.ndarray:
+    """EE quaternion ``(4,)`` xyzw in the policy-boundary sign convention (hemisphere of top-down)."""
+    return se3.quat_hemisphere(quat_xyzw, TOP_DOWN_QUAT_XYZW)
+
+
+def object_quat_for_policy(quat_xyzw: np.ndarray) -> np.ndarray:
+    """Object quaternion ``(4,)`` xyzw in the policy-boundary sign convention (w >= 0)."""
+    q = np.asarray(quat_xyzw, dtype=np.float64)
+    return -q if q[3] < 0 else q.copy()

@@ -21,6 +21,7 @@ from geometry_msgs.msg import PoseStamped, TwistStamped
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64, String
 
+from imgen_core import frames
 from imgen_core import keys as K
 from imgen_core.errors import ConfigError
 from imgen_ros import schemas as S
@@ -101,8 +102,9 @@ class PolicyServer(ImgenNode):
         eef_pos, eef_quat = pose_msg_to_pos_quat(latest[S.EE_POSE].pose)
         cube_pos, cube_quat = pose_msg_to_pos_quat(latest[S.CUBE_POSE].pose)
         width = gripper_width_of(latest[S.GRIPPER_WIDTH])
-        obs = {K.OBS_EEF_POS: eef_pos, K.OBS_EEF_QUAT: eef_quat, K.OBS_GRIPPER_WIDTH: np.array([width]),
-               K.obs_object_pos(self.obj): cube_pos, K.obs_object_quat(self.obj): cube_quat}
+        obs = {K.OBS_EEF_POS: eef_pos, K.OBS_EEF_QUAT: frames.eef_quat_for_policy(eef_quat),
+               K.OBS_GRIPPER_WIDTH: np.array([width]), K.obs_object_pos(self.obj): cube_pos,
+               K.obs_object_quat(self.obj): frames.object_quat_for_policy(cube_quat)}
         bad = [k for k, v in obs.items() if not np.all(np.isfinite(v))]
         if bad:
             return None, f"non-finite observation {', '.join(bad)}", max(stamps.values())

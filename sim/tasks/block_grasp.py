@@ -31,7 +31,6 @@ from sim.tasks.block_grasp_env import CUBE_SIZE, ENV_NAME, GRIPPER_OPEN_ACTION, 
 TASK_NAME = "block_grasp"
 OBSERVABILITY = ("none", "full", "partial")
 OPEN_WIDTH = 0.08
-TOP_DOWN_QUAT = se3.mat_to_quat_xyzw(frames.TOP_DOWN_ROT)
 GRASP_SIGNAL = "grasp"
 DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
 
@@ -224,11 +223,9 @@ class BlockGraspAdapter:
             ee = self.eef_pose()
             cube = self.observed_object_poses()["cube"]
             pos, quat = ee[:3, 3], _quat_xyzw(ee[:3, :3])
-            cpos, cquat = cube[:3, 3], _quat_xyzw(cube[:3, :3])
-            if cquat[3] < 0:
-                cquat = -cquat
+            cpos, cquat = cube[:3, 3], frames.object_quat_for_policy(_quat_xyzw(cube[:3, :3]))
             obs = {
-                K.OBS_EEF_POS: pos, K.OBS_EEF_QUAT: se3.quat_hemisphere(quat, TOP_DOWN_QUAT),
+                K.OBS_EEF_POS: pos, K.OBS_EEF_QUAT: frames.eef_quat_for_policy(quat),
                 K.OBS_GRIPPER_WIDTH: np.array([self.robot.gripper_width()]),
                 K.obs_object_pos("cube"): cpos, K.obs_object_quat("cube"): cquat,
             }
