@@ -30,8 +30,11 @@ $(VENV)/bin/python:
 $(UV): $(VENV)/bin/python
 	$(VENV)/bin/pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
 
+# `uv pip install --no-deps` of the exact pins, not `uv pip sync`: the ROS wheels carry extra egg-info folders
+# (rclpy-*.egg-info, ...) that sync would "uninstall" as extraneous, deleting the real modules with them.
+# --no-deps also keeps triton (a torch dependency, not in the lock) out: see overrides.txt.
 $(VENV)/.stamp-lock: requirements.lock pyproject.toml | $(UV)
-	$(UV) pip sync --python $(PY) $(UV_INDEX) requirements.lock
+	$(UV) pip install --python $(PY) --no-deps $(UV_INDEX) -r requirements.lock
 	$(UV) pip install --python $(PY) --no-deps -e .
 	@touch $@
 

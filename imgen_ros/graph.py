@@ -102,12 +102,17 @@ GRAPHS = ("sim_generation", "real_deploy")
 # estimator's workspace box is shifted by it.
 TWIN_TABLE_Z = -0.112
 TWIN_CAMERA_FPS = 10
+MAIN_JOB_SOURCE = "assets/block_grasp/source_interventions.hdf5"
+MAIN_JOB_POLICY = "assets/block_grasp/base_policy.pt"
 
 
 def _sim_generation() -> GraphSpec:
     nodes = (
-        NodeSpec("generator", "generator", parameters={"method": "mimicgen", "task": "block_grasp",
-                                                       "out": "data/generated.hdf5", "n": 10}),
+        # Defaults = the README's main job: I-MG on Block Grasp from the shipped base policy and 10 source
+        # interventions (assets/block_grasp, made by `imgen experiment table4 --preset cpu` + `imgen export-assets`).
+        NodeSpec("generator", "generator", parameters={
+            "method": "imgen", "task": "block_grasp", "source": MAIN_JOB_SOURCE, "policy": MAIN_JOB_POLICY,
+            "corruption": "block", "n": 100, "workers": 2, "out": "data/imgen_block_grasp.hdf5", "overwrite": True}),
         NodeSpec("sim_world", "sim_world", parameters={"task": "block_grasp", "closed_loop": False},
                  required=False),
     )
