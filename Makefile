@@ -52,7 +52,7 @@ test-fast: setup
 	$(VENV)/bin/python -m pytest -q -m "not slow"
 
 run: setup
-	$(VENV)/bin/imgen demo
+	$(VENV)/bin/imgen launch sim_generation
 
 clean-venv:
 	rm -rf $(VENV)
