@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from geometry_msgs.msg import TwistStamped
@@ -49,25 +48,18 @@ def finish(p: subprocess.Popen, timeout: float) -> tuple[int, str]:
     return p.returncode, out
 
 
-@pytest.fixture(scope="module")
-def source_demos(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("src") / "src.hdf5"
-    p = subprocess.run([sys.executable, "-m", "imgen_cli.main", "collect", "demos", "--n", "2", "--out", str(out)],
-                       capture_output=True, text=True, env=node_env(), cwd=ROOT, timeout=600)
-    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
-    return out
-
-
-def test_sim_generation_graph_writes_a_valid_dataset(probe, source_demos, tmp_path):
+def test_sim_generation_graph_writes_a_valid_dataset(probe, tmp_path):
+    """The README's main job (I-MG on the shipped base policy + source interventions), with a small n."""
     probe.subscribe("/imgen/generation/progress", String)
     probe.subscribe("/imgen/markers", MarkerArray)
-    out = tmp_path / "mg.hdf5"
-    p = imgen("launch", "sim_generation", "--set", f"source={source_demos}", "--set", "n=3", "--set", f"out={out}")
+    out = tmp_path / "imgen.hdf5"
+    p = imgen("launch", "sim_generation", "--set", "n=3", "--set", f"out={out}")
     code, log = finish(p, 600)
     assert code == 0, log[-4000:]
     assert "[generator]" in log and "[launch] /generator finished" in log
     assert_valid(str(out))
-    assert len(read_episodes(str(out))) == 3
+    eps = read_episodes(str(out))
+    assert len(eps) == 3 and all(e.intervention is not None and e.intervention[0] for e in eps)
     progress = [json.loads(m.data) for m in probe.messages("/imgen/generation/progress")]
     assert progress and progress[-1]["done"] and progress[-1]["valid"] and progress[-1]["kept"] == 3
     assert any(not d["done"] and d["kept"] >= 1 for d in progress)
