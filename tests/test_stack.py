@@ -29,7 +29,8 @@ def test_triton_is_not_installed():
 def test_mujoco_osmesa_render_then_torch_torchvision_does_not_crash():
     code = """
 import mujoco
-m = mujoco.MjModel.from_xml_string('<mujoco><worldbody><geom type="sphere" size=".1"/><camera name="c" pos="0 0 1"/></worldbody></mujoco>')
+m = mujoco.MjModel.from_xml_string('<mujoco><worldbody><geom type="sphere" size=".1"/>'
+                                   '<camera name="c" pos="0 0 1"/></worldbody></mujoco>')
 d = mujoco.MjData(m); mujoco.mj_forward(m, d)
 r = mujoco.Renderer(m, 32, 32); r.update_scene(d, "c"); r.render()
 import robosuite, torch, torchvision

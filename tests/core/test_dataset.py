@@ -136,8 +136,8 @@ def test_split_writes_robomimic_masks(tmp_path):
 
 
 def test_robomimic_sequence_dataset_loads_our_file(tmp_path):
-    from robomimic.utils.dataset import SequenceDataset
     import robomimic.utils.obs_utils as ObsUtils
+    from robomimic.utils.dataset import SequenceDataset
 
     path = write(tmp_path / "d.hdf5", n=3)
     obs_keys = ["robot0_eef_pos", "robot0_eef_quat", "robot0_gripper_width", "cube_pos", "cube_quat"]
@@ -185,6 +185,6 @@ def test_kill_9_never_leaves_a_partial_demo(tmp_path):
     assert dataset.validate_file(path) == []
     eps = dataset.read_episodes(str(path))
     assert len(eps) == n
-    for i, ep in enumerate(eps):  # numbering continued across kills, every demo complete and the right one
+    for ep in eps:  # numbering continued across kills, every demo complete and the right one
         np.testing.assert_array_equal(ep.actions, make_episode(T=40, seed=ep.seed, state_dim=400).actions)
     assert sorted(e.seed for e in eps) == list(range(n))

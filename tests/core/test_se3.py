@@ -22,7 +22,8 @@ def test_group_axioms(p1, q1, p2, q2, p3, q3):
     np.testing.assert_allclose(se3.compose(se3.compose(a, b), c), se3.compose(a, se3.compose(b, c)), atol=1e-9)
     np.testing.assert_allclose(se3.compose(a, se3.pose_inv(a)), np.eye(4), atol=1e-9)
     np.testing.assert_allclose(se3.compose(se3.identity(), a), a, atol=1e-12)
-    np.testing.assert_allclose(se3.pose_inv(se3.compose(a, b)), se3.compose(se3.pose_inv(b), se3.pose_inv(a)), atol=1e-9)
+    np.testing.assert_allclose(se3.pose_inv(se3.compose(a, b)), se3.compose(se3.pose_inv(b), se3.pose_inv(a)),
+                               atol=1e-9)
 
 
 @settings(max_examples=60, deadline=None)

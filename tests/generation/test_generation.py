@@ -9,8 +9,15 @@ import pytest
 
 from imgen_core.dataset import read_episodes, validate_file
 from imgen_core.errors import ConfigError, DatasetError
-from imgen_core.generation import (GenerationConfig, GenerationJob, demo_segments, generate_interventional,
-                                   generate_mimicgen, intervention_sources, run_job)
+from imgen_core.generation import (
+    GenerationConfig,
+    GenerationJob,
+    demo_segments,
+    generate_interventional,
+    generate_mimicgen,
+    intervention_sources,
+    run_job,
+)
 from imgen_core.generation.execute import StepTimer
 
 pytestmark = pytest.mark.sim
