@@ -42,7 +42,7 @@ lock:
 	$(UV) pip compile requirements.in --override overrides.txt -p 3.11 $(UV_INDEX) -o requirements.lock
 
 lint: setup
-	$(VENV)/bin/ruff check imgen_core imgen_cli imgen_ros sim perception control bench tests launch
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy imgen_core
 
 test: setup lint
