@@ -112,7 +112,7 @@ def _sim_generation() -> GraphSpec:
         # interventions (assets/block_grasp, made by `imgen experiment table4 --preset cpu` + `imgen export-assets`).
         NodeSpec("generator", "generator", parameters={
             "method": "imgen", "task": "block_grasp", "source": MAIN_JOB_SOURCE, "policy": MAIN_JOB_POLICY,
-            "corruption": "block", "n": 100, "workers": 2, "out": "data/imgen_block_grasp.hdf5", "overwrite": True}),
+            "corruption": "block", "n": 50, "workers": 2, "out": "data/imgen_block_grasp.hdf5", "overwrite": True}),
         NodeSpec("sim_world", "sim_world", parameters={"task": "block_grasp", "closed_loop": False},
                  required=False),
     )
