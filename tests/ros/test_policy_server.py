@@ -89,6 +89,8 @@ def test_policy_server_acts_and_holds_still(probe, start_node, tiny_checkpoint):
 
         # fresh observations: the policy acts; stamp = the newest observation used
         feeder.cube = "fresh"
+        # the first inference warms torch up (can take a second on a loaded machine): wait until acting starts
+        probe.wait_for("/imgen/action", lambda m: not is_zero(m), timeout=30.0, since=time.monotonic())
         acts, t0 = settle_then_collect(probe)
         assert len(acts) >= 3 and not any(is_zero(a) for a in acts)
         sent = set(feeder.stamps)
