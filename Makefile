@@ -46,7 +46,7 @@ lint: setup
 	$(VENV)/bin/mypy imgen_core
 
 test: setup lint
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -v --durations=40
 
 test-fast: setup
 	$(VENV)/bin/python -m pytest -q -m "not slow"
