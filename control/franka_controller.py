@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import sys
 import threading
 import time
@@ -46,6 +47,50 @@ from imgen_core.errors import RobotError, SafetyError
 
 F64 = NDArray[np.float64]
 log = logging.getLogger(__name__)
+
+
+class RobotIO:
+    """The lock around every call into franky, which also keeps the calling thread's scheduling policy.
+
+    libfranka raises the thread that constructs a ``Robot`` or runs a synchronous motion to ``SCHED_FIFO`` priority
+    99, whatever the ``RealtimeConfig`` (it only decides whether failing to do so is an error), and never lowers it
+    again. That thread is then the caller's: a ROS node's executor, a test runner, a trial loop. Every process it
+    starts afterwards inherits real-time FIFO scheduling, and at FIFO 99 a busy thread is never preempted: on a
+    2-core machine two such processes starve everything else. franky's own control thread for asynchronous motions
+    keeps its real-time priority; only the callers' threads are put back to what they were on entry.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._local = threading.local()
+
+    def __enter__(self) -> RobotIO:
+        self._lock.acquire()
+        stack = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        stack.append(thread_scheduling())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            restore_scheduling(self._local.stack.pop())
+        finally:
+            self._lock.release()
+
+
+def thread_scheduling() -> tuple[int, int]:
+    """(policy, priority) of the calling thread (Linux: pid 0 = this thread)."""
+    return os.sched_getscheduler(0), os.sched_getparam(0).sched_priority
+
+
+def restore_scheduling(saved: tuple[int, int]) -> None:
+    """Put the calling thread back to ``saved`` if something (libfranka) changed it."""
+    if thread_scheduling() != saved:
+        try:
+            os.sched_setscheduler(0, saved[0], os.sched_param(saved[1]))
+        except OSError as exc:  # lowering one's own priority is always permitted; report anything else
+            log.warning("could not restore the thread's scheduling policy %s: %s", saved, exc)
 
 
 class Mode(enum.StrEnum):
@@ -149,15 +194,14 @@ class FrankaController:
         self.config = config
         self.events = EventLog()
         self.watchdog = Watchdog(config.watchdog_timeout_s)
-        self.filter = TargetFilter(config.workspace, config.max_step_translation_m, config.max_step_rotation_rad,
-                                   config.period_s, config.brake_decel_mps2)
+        self.filter = self._make_filter(config.workspace)
         self.commands: deque[CommandRecord] = deque(maxlen=10000)
         self.tick_times: deque[float] = deque(maxlen=100000)
         self.robot: Any = None
         self.gripper: Any = None
         self.model: Any = None
         self._mode = Mode.DISCONNECTED
-        self._io = threading.RLock()
+        self._io = RobotIO()  # serialises robot I/O; keeps the caller's scheduling policy (see RobotIO)
         self._model_lock = threading.Lock()  # the response model is stepped by the executor and closed by close()
         self._cond = threading.Condition()
         self._pending: tuple[F64, float] | None = None
@@ -175,6 +219,12 @@ class FrankaController:
         self._exec_thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ connection
+    def _make_filter(self, workspace: Any) -> TargetFilter:
+        c = self.config
+        # a velocity command stays in force for command_hold_periods (robot side), plus one period of latency
+        return TargetFilter(workspace, c.max_step_translation_m, c.max_step_rotation_rad, c.period_s,
+                            c.brake_decel_mps2, horizon_s=(c.command_hold_periods + 1.0) * c.period_s)
+
     def connect(self) -> None:
         """Connect to robot and gripper, set collision behaviour, recover pending errors, build the model."""
         import franky
@@ -184,13 +234,14 @@ class FrankaController:
         c = self.config
         rt = franky.RealtimeConfig.Enforce if c.realtime_config == "enforce" else franky.RealtimeConfig.Ignore
         try:
-            self.robot = franky.Robot(c.robot_ip, realtime_config=rt)
-            self.robot.relative_dynamics_factor = c.relative_dynamics_factor
-            self.robot.set_collision_behavior(c.collision_torque_threshold_nm, c.collision_force_threshold_n)
-            if self.robot.has_errors:
-                self.events.add("recovered" if self.robot.recover_from_errors() else "robot_error",
-                                "errors pending at connect: automatic error recovery")
-            self.gripper = franky.Gripper(c.robot_ip)
+            with self._io:
+                self.robot = franky.Robot(c.robot_ip, realtime_config=rt)
+                self.robot.relative_dynamics_factor = c.relative_dynamics_factor
+                self.robot.set_collision_behavior(c.collision_torque_threshold_nm, c.collision_force_threshold_n)
+                if self.robot.has_errors:
+                    self.events.add("recovered" if self.robot.recover_from_errors() else "robot_error",
+                                    "errors pending at connect: automatic error recovery")
+                self.gripper = franky.Gripper(c.robot_ip)
         except Exception as exc:  # franky raises its own exception types (network, incompatible version, ...)
             raise RobotError(f"cannot connect to the FR3 at {c.robot_ip}: {type(exc).__name__}: {exc}") from exc
         # our TCP may differ from the EE configured on the robot: velocity targets are given for our TCP
@@ -256,8 +307,7 @@ class FrankaController:
         import dataclasses
 
         self.config = dataclasses.replace(self.config, workspace=workspace)
-        self.filter = TargetFilter(workspace, self.config.max_step_translation_m, self.config.max_step_rotation_rad,
-                                   self.config.period_s, self.config.brake_decel_mps2)
+        self.filter = self._make_filter(workspace)
         self.events.add("info", "workspace limits replaced", pos_min=list(workspace.pos_min),
                         pos_max=list(workspace.pos_max))
 

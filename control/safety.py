@@ -119,15 +119,18 @@ class TargetFilter:
         max_step_translation_m / max_step_rotation_rad: largest change per period.
         period_s: control period (target → twist).
         brake_decel_mps2: the speed toward a wall is limited so the arm can stop at this deceleration.
+        horizon_s: how long one velocity command stays in force on the robot; the speed toward a wall is also
+            limited so that a command executed that long (the next one late or missing) stays inside.
     """
 
     def __init__(self, workspace: WorkspaceLimits, max_step_translation_m: float, max_step_rotation_rad: float,
-                 period_s: float = 0.05, brake_decel_mps2: float = 2.0) -> None:
+                 period_s: float = 0.05, brake_decel_mps2: float = 2.0, horizon_s: float = 0.0) -> None:
         self.workspace = workspace
         self.max_trans = max_step_translation_m
         self.max_rot = max_step_rotation_rad
         self.period_s = period_s
         self.brake_decel = brake_decel_mps2
+        self.horizon_s = horizon_s
 
     def __call__(self, measured_base_T_tcp: F64, target_base_T_tcp: F64) -> FilterResult:
         from imgen_core import se3
@@ -136,5 +139,5 @@ class TargetFilter:
         limited, was_limited = limit_step(measured_base_T_tcp, clamped, self.max_trans, self.max_rot)
         dpos, drot = se3.delta_pose(measured_base_T_tcp, limited)
         v, braked = brake_to_workspace(measured_base_T_tcp[:3, 3], dpos / self.period_s, self.workspace,
-                                       self.brake_decel)
+                                       self.brake_decel, self.horizon_s)
         return FilterResult(limited, np.concatenate([v, drot / self.period_s]), hits, was_limited, braked)

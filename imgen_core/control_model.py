@@ -483,17 +483,20 @@ def limit_step(from_pose: ArrayLike, to_pose: ArrayLike, max_trans_m: float, max
     return se3.apply_delta(p0, dpos * sp, drot * sr), True
 
 
-def brake_to_workspace(pos: ArrayLike, vel: ArrayLike, limits: WorkspaceLimits, decel_mps2: float
-                       ) -> tuple[F64, bool]:
+def brake_to_workspace(pos: ArrayLike, vel: ArrayLike, limits: WorkspaceLimits, decel_mps2: float,
+                       horizon_s: float = 0.0) -> tuple[F64, bool]:
     """Limit a commanded TCP velocity so the arm can still stop before the workspace walls.
 
-    Per axis, the speed toward a wall is at most ``sqrt(2 * decel * distance)``; away from a wall it is free.
+    Per axis, the speed toward a wall is at most ``sqrt(2 * decel * distance)`` and, with ``horizon_s > 0``, at most
+    ``distance / horizon_s``: a command the robot keeps executing for ``horizon_s`` (it may be the last one: the next
+    may come late or never) does not carry the TCP past the wall. Away from a wall the speed is free.
 
     Args:
         pos: measured TCP position ``(3,)`` [m] (base frame).
         vel: commanded linear velocity ``(3,)`` [m/s].
         limits: the workspace.
         decel_mps2: assumed braking deceleration [m/s^2].
+        horizon_s: how long one command stays in force on the robot [s] (0: no such bound).
 
     Returns:
         The limited velocity ``(3,)`` and whether it was limited.
@@ -504,5 +507,8 @@ def brake_to_workspace(pos: ArrayLike, vel: ArrayLike, limits: WorkspaceLimits, 
     d_lo = np.maximum(p - np.asarray(limits.pos_min), 0.0)
     vmax_hi = np.sqrt(2.0 * decel_mps2 * d_hi)
     vmax_lo = np.sqrt(2.0 * decel_mps2 * d_lo)
+    if horizon_s > 0.0:
+        vmax_hi = np.minimum(vmax_hi, d_hi / horizon_s)
+        vmax_lo = np.minimum(vmax_lo, d_lo / horizon_s)
     out = np.clip(v, -vmax_lo, vmax_hi)
     return out, bool(np.any(np.abs(out - v) > 1e-12))

@@ -160,3 +160,24 @@ def test_scripted_actions_grasp_and_lift_the_cube(ctl, twin):
     assert cube1[2, 3] - cube0[2, 3] > 0.08, f"cube lifted only {1e3 * (cube1[2, 3] - cube0[2, 3]):.0f} mm"
     assert np.linalg.norm(cube1[:3, 3] - ctl.refresh().tcp_pos) < 0.015  # held between the fingertips
     assert any(e.data.get("command") == "close" for e in _events(ctl, "gripper"))
+
+
+def test_robot_io_leaves_the_callers_scheduling_policy_alone(ctl):
+    """libfranka raises the thread that connects or runs a synchronous motion to SCHED_FIFO 99; every process
+    started afterwards would inherit it (and starve the machine). The controller puts its callers back."""
+    import os
+    import subprocess
+    import sys
+
+    from imgen_core.control_model import PANDA_HOME_Q
+
+    ctl.shutdown()
+    ctl.move_to_joints(PANDA_HOME_Q)  # a synchronous motion: libfranka's control loop runs in this thread
+    ctl.start()
+    stream(ctl, lambda k, o: [0.3, 0, 0, 0, 0, 0, -1], 10)
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
+    for th in (ctl._thread, ctl._exec_thread):
+        assert th is not None and os.sched_getscheduler(th.native_id) == os.SCHED_OTHER, th.name
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.sched_getscheduler(0))"],
+                           capture_output=True, text=True, check=True)
+    assert int(child.stdout) == os.SCHED_OTHER

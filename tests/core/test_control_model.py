@@ -229,3 +229,19 @@ def test_workspace_validation_names_the_valid_range():
         cm.WorkspaceLimits(pos_min=(0.5, 0, 0), pos_max=(0.4, 0.1, 0.1))
     with pytest.raises(ConfigError, match=r"max_tilt_rad.*valid range"):
         cm.WorkspaceLimits(max_tilt_rad=4.0)
+
+
+def test_speed_toward_a_wall_lets_a_held_command_stop_inside():
+    from imgen_core.control_model import WorkspaceLimits, brake_to_workspace
+
+    box = WorkspaceLimits(pos_min=(0.2, -0.4, 0.0), pos_max=(0.8, 0.4, 0.5))
+    pos = np.array([0.5, 0.0, 0.02])  # 2 cm above the floor
+    v, limited = brake_to_workspace(pos, [0.0, 0.0, -1.0], box, decel_mps2=2.0)
+    assert limited and v[2] == pytest.approx(-np.sqrt(2 * 2.0 * 0.02))  # braking distance only
+    v, limited = brake_to_workspace(pos, [0.0, 0.0, -1.0], box, decel_mps2=2.0, horizon_s=0.15)
+    assert limited and v[2] == pytest.approx(-0.02 / 0.15)  # held for 0.15 s, the command ends at the floor
+    assert pos[2] + 0.15 * v[2] >= box.pos_min[2] - 1e-12
+    v, limited = brake_to_workspace(pos, [0.3, 0.1, 0.5], box, decel_mps2=2.0, horizon_s=0.15)
+    assert not limited and v.tolist() == [0.3, 0.1, 0.5]  # away from the walls: untouched
+    v, _ = brake_to_workspace([0.5, 0.0, -0.01], [0.0, 0.0, -0.2], box, decel_mps2=2.0, horizon_s=0.15)
+    assert v[2] == 0.0  # outside (below the floor): no further motion outward
