@@ -48,6 +48,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0, help="measurement window after warm-up")
     ap.add_argument("--checkpoint", default="scripted:observed_grasp", help="policy (checkpoint or scripted:<name>)")
     ap.add_argument("--sim-poses", action="store_true", help="no camera: twin pose -> action")
+    ap.add_argument("--franky-twin", dest="sim_robot", action="store_false",
+                    help="robot on the franky-sim twin (default: the robosuite twin, as the committed figures)")
     ap.add_argument("--out", help="write the JSON here too")
     ap.add_argument("--domain", type=int, default=40 + os.getpid() % 50, help="ROS_DOMAIN_ID")
     args = ap.parse_args()
@@ -65,7 +67,7 @@ def main() -> int:
     from imgen_ros.launcher import GraphRunner
 
     bags = tempfile.mkdtemp(prefix="graph_latency_bags_")
-    graph = build_graph("real_deploy", twin=True, sim_poses=args.sim_poses,
+    graph = build_graph("real_deploy", twin=True, sim_robot=args.sim_robot, sim_poses=args.sim_poses,
                         overrides=[f"checkpoint={args.checkpoint}", f"out_dir={bags}", "trials=0"])
     log = open(Path(bags) / "graph.log", "w")  # noqa: SIM115 - lives as long as the graph
     runner = GraphRunner(graph, out=log, grace=15.0)
@@ -139,7 +141,8 @@ def main() -> int:
             stages["frame_to_action"].append(1e-6 * (actions[j] - info[stamp]))
     window = args.seconds
     out = {
-        "benchmark": "graph_latency", "graph": "real_deploy --twin" + (" --sim-poses" if args.sim_poses else ""),
+        "benchmark": "graph_latency", "graph": "real_deploy --twin" + (" --sim-robot" if args.sim_robot else "")
+        + (" --sim-poses" if args.sim_poses else ""),
         "measures": ("twin cube pose -> action" if args.sim_poses else
                      "camera frame (sim D415, stamp = world state shown) -> action"),
         "policy": args.checkpoint, "window_s": window,

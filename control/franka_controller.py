@@ -254,6 +254,10 @@ class FrankaController:
         self._gripper = _Gripper(self.gripper, c, self.events)
         obs = self.refresh()
         self.model = make_response_model(c.response_model, obs.base_T_tcp, obs.q, c.response_params_path or None)
+        # The first step of the robosuite OSC model compiles its numba kernels (seconds on a fresh install): take it
+        # now, not in the first action of a motion (it would stall the executor past the watchdog).
+        self.model.apply_action(np.zeros(7))
+        self.model.resync(obs.q, obs.gripper_width)
         self._mode = Mode.HOLDING
         self._resync_next = True
         self.events.add("connected", f"connected to {c.robot_ip} ({c.response_model} response model)")

@@ -15,7 +15,8 @@ def _launch(args: argparse.Namespace) -> int:
     from imgen_ros.graph import build_graph, describe
     from imgen_ros.launcher import run_graph
 
-    graph = build_graph(args.graph, twin=args.twin, sim_poses=args.sim_poses, overrides=args.set or [],
+    graph = build_graph(args.graph, twin=args.twin, sim_poses=args.sim_poses, sim_robot=args.sim_robot,
+                        overrides=args.set or [],
                         check_required=not args.dry_run)
     if args.dry_run:
         print(describe(graph, sys.executable))
@@ -36,7 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                "  imgen launch real_deploy --twin --dry-run",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("graph", choices=["sim_generation", "real_deploy"])
-    p.add_argument("--twin", action="store_true", help="real_deploy: replace robot and camera by the sim twin")
+    p.add_argument("--twin", action="store_true",
+                   help="real_deploy: replace robot and camera by twins (franky-sim FR3, rendered D415)")
+    p.add_argument("--sim-robot", action="store_true",
+                   help="with --twin: the robosuite twin (sim_world) is the robot instead of franky-sim")
     p.add_argument("--sim-poses", action="store_true",
                    help="with --twin: feed the twin's observed cube pose instead of camera + ICP")
     p.add_argument("--set", action="append", metavar="NODE.PARAM=VALUE",

@@ -12,9 +12,12 @@ Graphs:
   scene, for RViz).
 * ``real_deploy``: ``d415_camera`` → ``cube_pose_estimator`` → ``policy_server`` → ``franka_controller``, and
   ``trial_recorder``.
-* ``real_deploy --twin``: the same graph with the devices replaced by the sim twin at their interfaces —
-  ``sim_world`` (closed loop: the robot and cube, stepping from ``/imgen/action``) and ``d415_camera`` rendering
-  the twin; estimator, policy server and recorder are the same nodes as on the real robot.
+* ``real_deploy --twin`` (the dress rehearsal): the same graph with the devices replaced by twins at their
+  interfaces — ``franka_controller`` drives the franky-sim twin of the cell (FR3, table, cube) through the
+  libfranka protocol and runs the trials, ``d415_camera`` renders the scene; estimator, policy server and recorder
+  are the same nodes as on the real robot.
+* ``real_deploy --twin --sim-robot``: the robot is the robosuite twin ``sim_world`` (closed loop, stepping from
+  ``/imgen/action``: the training simulator itself) instead of franky-sim.
 * ``real_deploy --twin --sim-poses``: no camera/ICP; the twin's *observed* (corrupted) cube pose is remapped
   onto ``/cube_pose`` (fast closed loop, for policy checks without rendering).
 """
@@ -121,7 +124,7 @@ def _sim_generation() -> GraphSpec:
     return GraphSpec("sim_generation", nodes, aliases)
 
 
-def _real_deploy(twin: bool, sim_poses: bool) -> GraphSpec:
+def _real_deploy(twin: bool, sim_poses: bool, sim_robot: bool = False) -> GraphSpec:
     if twin:
         camera = NodeSpec("d415_camera", "camera", namespace="camera",
                           parameters={"source": "sim", "table_z": TWIN_TABLE_Z, "fps": TWIN_CAMERA_FPS})
@@ -131,26 +134,30 @@ def _real_deploy(twin: bool, sim_poses: bool) -> GraphSpec:
         estimator = NodeSpec("cube_pose_estimator", "cube_pose_estimator")
     policy = NodeSpec("policy_server", "policy_server", parameters={"rate_hz": 20.0, "stale_timeout": 0.2})
     recorder = NodeSpec("trial_recorder", "trial_recorder", parameters={"out_dir": "bags", "storage": "mcap"})
-    if twin:
-        # The twin is the robot and the world: it steps from /imgen/action and publishes the robot state; the
-        # camera renders it and the real estimator / policy / recorder run unchanged.
-        world = NodeSpec("sim_world", "sim_world", parameters={"closed_loop": True, "corruption": "none"})
-        # the twin renders the camera on a CPU (~5-10 fps here): allow older poses than the real graph does
-        twin_policy = NodeSpec(policy.executable, policy.name, parameters={**policy.parameters, "stale_timeout": 0.5})
-        nodes: tuple[NodeSpec, ...] = (world, camera, estimator, twin_policy, recorder)
-        if sim_poses:  # the twin stands in for camera + ICP: its believed pose becomes /cube_pose
-            world = NodeSpec(world.executable, world.name, parameters=world.parameters,
-                             remappings=((S.CUBE_POSE_OBSERVED, S.CUBE_POSE),))
-            nodes = (world, policy, recorder)
-    else:
-        robot = NodeSpec("franka_controller", "franka_controller", parameters={"backend": "franky"})
-        nodes = (camera, estimator, policy, robot, recorder)
     aliases = {"checkpoint": "policy_server.checkpoint", "out_dir": "trial_recorder.out_dir"}
-    if twin:
-        aliases |= {"trials": "sim_world.trials", "seed": "sim_world.seed", "corruption": "sim_world.corruption",
-                    "checkpoint": "policy_server.checkpoint,sim_world.policy_label"}
-    else:
+    if not twin:
+        robot = NodeSpec("franka_controller", "franka_controller", parameters={"backend": "franky"})
         aliases |= {"robot_ip": "franka_controller.robot_ip", "extrinsics": "camera.extrinsics"}
+        return GraphSpec("real_deploy", (camera, estimator, policy, robot, recorder), aliases)
+    if sim_robot:
+        # The robosuite twin is the robot and the world: it steps from /imgen/action and publishes the robot
+        # state; the camera renders it and the real estimator / policy / recorder run unchanged.
+        world = NodeSpec("sim_world", "sim_world", parameters={"closed_loop": True, "corruption": "none"})
+    else:
+        # The dress rehearsal: the real controller node drives the franky-sim twin of the cell through the
+        # libfranka protocol (the twin also runs the trials and publishes the cube's true pose for the camera).
+        world = NodeSpec("franka_controller", "franka_controller",
+                         parameters={"backend": "franky_sim", "robot_ip": "127.0.0.1", "corruption": "none"})
+    # the twin renders the camera on a CPU (~5-10 fps here): allow older poses than the real graph does
+    twin_policy = NodeSpec(policy.executable, policy.name, parameters={**policy.parameters, "stale_timeout": 0.5})
+    nodes: tuple[NodeSpec, ...] = (world, camera, estimator, twin_policy, recorder)
+    if sim_poses:  # the twin stands in for camera + ICP: its believed pose becomes /cube_pose
+        world = NodeSpec(world.executable, world.name, parameters=world.parameters,
+                         remappings=((S.CUBE_POSE_OBSERVED, S.CUBE_POSE),))
+        nodes = (world, policy, recorder)
+    w = world.name
+    aliases |= {"trials": f"{w}.trials", "seed": f"{w}.seed", "corruption": f"{w}.corruption",
+                "checkpoint": f"policy_server.checkpoint,{w}.policy_label"}
     return GraphSpec("real_deploy", nodes, aliases)
 
 
@@ -185,7 +192,7 @@ def apply_overrides(graph: GraphSpec, overrides: Iterable[str]) -> GraphSpec:
 
 
 def build_graph(name: str, twin: bool = False, overrides: Iterable[str] = (), check_required: bool = True,
-                sim_poses: bool = False) -> GraphSpec:
+                sim_poses: bool = False, sim_robot: bool = False) -> GraphSpec:
     """The graph ``name`` with ``overrides`` applied and every parameter validated.
 
     Raises:
@@ -196,7 +203,9 @@ def build_graph(name: str, twin: bool = False, overrides: Iterable[str] = (), ch
         raise ConfigError("--twin applies to real_deploy only (sim_generation is all-sim already)")
     if sim_poses and not twin:
         raise ConfigError("--sim-poses needs --twin (only the twin knows the cube pose without a camera)")
-    graph = _sim_generation() if name == "sim_generation" else _real_deploy(twin, sim_poses)
+    if sim_robot and not twin:
+        raise ConfigError("--sim-robot needs --twin (it picks the robosuite twin as the robot)")
+    graph = _sim_generation() if name == "sim_generation" else _real_deploy(twin, sim_poses, sim_robot)
     graph = apply_overrides(graph, overrides)
     nodes = tuple(n.validate(check_required) for n in graph.nodes)
     return GraphSpec(graph.name, nodes, graph.aliases)
@@ -235,7 +244,8 @@ def variants(name: str) -> list[dict[str, Any]]:
     check_choice("graph", name, GRAPHS)
     if name == "sim_generation":
         return [{}]
-    return [{}, {"twin": True}, {"twin": True, "sim_poses": True}]
+    return [{}, {"twin": True}, {"twin": True, "sim_poses": True}, {"twin": True, "sim_robot": True},
+            {"twin": True, "sim_robot": True, "sim_poses": True}]
 
 
 def all_aliases(name: str) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """Build a ROS 2 ``LaunchDescription`` from a :mod:`imgen_ros.graph` definition (machines with ROS installed).
 
 Imported only by ``launch/*.launch.py`` (it imports ``launch`` / ``launch_ros``, which are not on PyPI). Launch
-arguments: ``twin`` / ``sim_poses`` (real_deploy), one per graph alias (e.g. ``checkpoint:=runs/x/best.pt``;
-empty = the graph's value), and ``set:='node.param=value;node.param=value'`` for any other parameter.
+arguments: ``twin`` / ``sim_robot`` / ``sim_poses`` (real_deploy), one per graph alias (e.g.
+``checkpoint:=runs/x/best.pt``; empty = the graph's value), and ``set:='node.param=value;node.param=value'``
+for any other parameter.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from launch_ros.actions import Node  # type: ignore[import-not-found, unused-ign
 from imgen_ros.graph import GraphSpec, all_aliases, build_graph, split_overrides, variants
 from launch import LaunchDescription  # type: ignore[attr-defined, unused-ignore]
 
-_FLAGS = {"twin": "replace the devices by the sim twin (real_deploy)",
+_FLAGS = {"twin": "replace the devices by the sim twin: franky-sim robot, rendered D415 (real_deploy)",
+          "sim_robot": "with twin: the robosuite twin (sim_world) as the robot instead of franky-sim",
           "sim_poses": "with twin: the twin's observed cube pose instead of camera + ICP"}
 
 

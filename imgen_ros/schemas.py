@@ -152,6 +152,8 @@ TRIAL_RECORDER = NodeInfo("trial_recorder", "writes one rosbag2 per trial (rosba
               "events"),
     ParamSpec("max_trial_seconds", float, 600.0, "close a trial's bag after this long without an end event",
               (1.0, 86_400.0)),
+    ParamSpec("end_drain_s", float, 5.0, "after a trial's end event, keep writing until every streaming stamped "
+              "topic delivered a message stamped after it, at most this long [s]", (0.0, 60.0)),
     _DIAG,
 ))
 
@@ -185,12 +187,27 @@ CUBE_POSE_ESTIMATOR = NodeInfo("cube_pose_estimator", "ICP pose of the 5 cm cube
 ))
 
 FRANKA_CONTROLLER = NodeInfo("franka_controller", "executes 20 Hz delta-pose actions on a Franka FR3 through franky "
-                             "(or franky-sim); publishes EE pose, joint states, gripper width and status", (
-    ParamSpec("robot_ip", str, "172.16.0.2", "FR3 control box address (franky-sim: 127.0.0.1)", required=True),
-    ParamSpec("backend", str, "franky", "franky (real robot) or franky_sim (embedded franky-sim server)",
-              choices=("franky", "franky_sim")),
+                             "(or the franky-sim twin of the cell, which then also runs seeded Block Grasp trials); "
+                             "publishes EE pose, joint states, gripper width and status", (
+    ParamSpec("robot_ip", str, "172.16.0.2", "FR3 control box address (ignored by backend franky_sim)", required=True),
+    ParamSpec("backend", str, "franky", "franky (the robot at robot_ip) or franky_sim (start the franky-sim twin of "
+              "the cell on loopback and drive it)", choices=("franky", "franky_sim")),
     _RATE,
-    ParamSpec("action_timeout", float, 0.2, "hold position when no action arrives for this long [s]", (0.01, 5.0)),
+    ParamSpec("action_timeout", float, 0.1, "watchdog: stop the arm when no action arrived for this long [s] "
+              "(1 to 20 control periods)", (0.01, 5.0)),
+    ParamSpec("response_model", str, "robosuite_osc", "how the arm answers an action: robosuite_osc (the sim's OSC, "
+              "as in training), fitted (per-axis fit) or ideal", choices=("robosuite_osc", "fitted", "ideal")),
+    ParamSpec("workspace", str, "", "TCP box 'xmin ymin zmin xmax ymax zmax' [m], base frame (empty = "
+              "0.25 -0.40 -0.10 0.85 0.40 0.45)"),
+    ParamSpec("trials", int, 0, "franky_sim: seeded trials to run (home, place cube, announce on /imgen/trial), then "
+              "exit; 0 = none", (0, 100_000)),
+    ParamSpec("trial_steps", int, 250, "franky_sim: control ticks per trial before it counts as failed",
+              (1, 100_000)),
+    ParamSpec("success_hold_steps", int, 10, "franky_sim: ticks the cube must stay lifted and held", (1, 10_000)),
+    ParamSpec("lift_height", float, 0.05, "franky_sim: lift above the rest height that counts as success [m]",
+              (0.005, 0.5)),
+    _CORR, _SEED,
+    ParamSpec("policy_label", str, "", "policy name written into /imgen/trial events (informational)"),
     _DIAG,
 ))
 

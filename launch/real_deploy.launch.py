@@ -1,7 +1,7 @@
 """ROS 2 launch file of the imgen ``real_deploy`` graph (the definition is :mod:`imgen_ros.graph`).
 
-    ros2 launch imgen real_deploy.launch.py [twin:=true [sim_poses:=true]] checkpoint:=runs/imgen/best.pt \
-        [rviz:=true] [set:='node.param=value;...']
+    ros2 launch imgen real_deploy.launch.py [twin:=true [sim_robot:=true] [sim_poses:=true]] \
+        checkpoint:=runs/imgen/best.pt [rviz:=true] [set:='node.param=value;...']
 
 Without ROS's launch system (PyPI wheels only) the same graph starts with ``imgen launch real_deploy``.
 """

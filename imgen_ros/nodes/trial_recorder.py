@@ -4,9 +4,12 @@ Subscribes (raw CDR, no deserialisation) to every topic of DESIGN §5 — camera
 ``record_images`` — and to ``/imgen/trial``. A JSON event ``{"event": "start", ...}`` opens a new bag
 ``<out_dir>/trial_<n>_<time>`` (any open one is closed as ``aborted``) and writes the newest message of every
 topic seen before the start, so each bag begins with the current state; ``{"event": "end", "outcome": ...}``
-closes it. The events are recorded on ``/imgen/trial`` and the merged start/end metadata (policy, seed,
-operator, outcome, ...) is stored in the bag's ``metadata.yaml`` custom data (``imgen.trial``) and in
-``trial.json`` inside the bag directory. Bags left open at shutdown are closed as ``interrupted``.
+closes it once every stamped topic that was streaming has delivered a message stamped after the end event
+(messages published before the end may still be queued behind it: they belong to the trial), after at most
+``end_drain_s``, or at once when the next trial starts. The events are recorded on ``/imgen/trial`` and
+the merged start/end metadata (policy, seed, operator, outcome, ...) is stored in the bag's ``metadata.yaml``
+custom data (``imgen.trial``) and in ``trial.json`` inside the bag directory. Bags left open at shutdown are
+closed as ``interrupted``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 import queue
+import struct
 import threading
 import time
 from pathlib import Path
@@ -24,6 +28,20 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profi
 from imgen_ros import schemas as S
 from imgen_ros.bagio import BagWriter, deserialize, make_typestore
 from imgen_ros.node_base import ERROR, OK, WARN, ImgenNode, run
+
+# message types whose CDR starts with a std_msgs/Header (its stamp is read from the raw bytes)
+STAMPED_TYPES = frozenset({"geometry_msgs/msg/PoseStamped", "geometry_msgs/msg/TwistStamped",
+                           "sensor_msgs/msg/JointState", "sensor_msgs/msg/Image", "sensor_msgs/msg/CameraInfo",
+                           "diagnostic_msgs/msg/DiagnosticArray"})
+
+
+def header_stamp_ns(data: bytes) -> int | None:
+    """The header stamp [ns] of a raw CDR message that starts with a ``std_msgs/Header`` (None if too short)."""
+    if len(data) < 12:
+        return None
+    endian = "<" if data[1] == 1 else ">"  # CDR encapsulation: 0x0001 little endian, 0x0000 big endian
+    sec, nsec = struct.unpack_from(endian + "iI", data, 4)
+    return sec * 1_000_000_000 + nsec
 
 
 def msg_class(msgtype: str) -> Any:
@@ -76,6 +94,7 @@ class BagThread:
 
 class TrialRecorder(ImgenNode):
     INFO = S.TRIAL_RECORDER
+    THREADS = 1  # every callback is short (bag I/O runs on the BagThread): one thread keeps up best
 
     def __init__(self) -> None:
         super().__init__()
@@ -89,6 +108,9 @@ class TrialRecorder(ImgenNode):
         self._recording: Path | None = None
         self._meta: dict[str, Any] = {}
         self._opened = 0.0
+        self._pending_end: tuple[dict[str, Any], float] | None = None  # (end event, close deadline, monotonic)
+        self._end_ns = 0  # receipt time of the pending end event [ns]
+        self._draining: set[str] = set()  # stamped topics still to deliver a message stamped after it
         self._started = 0
         self._last: dict[str, tuple[bytes, int]] = {}  # newest raw message per topic (written at a bag's start)
         self.finished: list[str] = []
@@ -100,7 +122,7 @@ class TrialRecorder(ImgenNode):
                    else latched if topic == S.EXTRINSICS else reliable)
             cb = self._on_trial if topic == S.TRIAL else (lambda data, t=topic: self._on_msg(t, data))
             self.create_subscription(msg_class(typ), topic, cb, qos, raw=True, callback_group=self.io_group)
-        self.create_timer(1.0, self._watchdog, callback_group=self.loop_group)
+        self.create_timer(0.2, self._watchdog, callback_group=self.loop_group)
         if self.p.record_without_trials:
             with self._lock:
                 self._open({"event": "start", "operator": "unknown", "note": "recorded without trial events"})
@@ -116,6 +138,16 @@ class TrialRecorder(ImgenNode):
             self._last[topic] = (data, t)
             if self._recording is not None:
                 self._writer.write(topic, self.topics[topic], data, t)
+                if self._pending_end is not None and topic in self._draining:
+                    stamp = header_stamp_ns(data)
+                    if stamp is None or stamp >= self._end_ns:
+                        self._draining.discard(topic)
+                self._close_if_drained()
+
+    def _close_if_drained(self, now: float | None = None) -> None:
+        if self._pending_end is not None and (
+                not self._draining or (time.monotonic() if now is None else now) >= self._pending_end[1]):
+            self._close(self._pending_end[0])
 
     def _on_trial(self, data: bytes) -> None:
         t = self._now_ns()
@@ -130,13 +162,20 @@ class TrialRecorder(ImgenNode):
         kind = event.get("event")
         with self._lock:
             if kind == "start":
+                if self._pending_end is not None:  # the previous trial ended: its bag is complete now
+                    self._close(self._pending_end[0])
                 if self._recording is not None:
                     self._close({"event": "end", "outcome": "aborted", "reason": "a new trial started"})
                 self._open(event)
             if self._recording is not None:
                 self._writer.write(S.TRIAL, S.TOPIC_TYPES[S.TRIAL], data, t)
-            if kind == "end" and self._recording is not None:
-                self._close(event)
+            if kind == "end" and self._recording is not None and self._pending_end is None:
+                self._pending_end = (event, time.monotonic() + self.p.end_drain_s)
+                self._end_ns = t
+                # topics that were streaming (a message in the last second) and carry a header stamp
+                self._draining = {tp for tp, (_, t_last) in self._last.items()
+                                  if self.topics.get(tp) in STAMPED_TYPES and t - t_last < 1_000_000_000}
+                self._close_if_drained()
 
     def _open(self, start: dict[str, Any]) -> None:
         trial = start.get("trial", self._started)
@@ -166,6 +205,7 @@ class TrialRecorder(ImgenNode):
         meta["end_ns"] = self._now_ns()
         self._writer.close(meta)
         self._recording = None
+        self._pending_end = None
         self.set_health(OK, "idle: waiting for a trial start on /imgen/trial", bags=len(self.finished))
 
     def _closed(self, path: Path, meta: dict[str, Any]) -> None:
@@ -177,14 +217,18 @@ class TrialRecorder(ImgenNode):
             if self._writer.error:
                 self.set_health(ERROR, f"bag writing failed: {self._writer.error}", bags=len(self.finished))
                 return
+            self._close_if_drained()
             if self._recording is not None:
                 self.set_health(OK, f"recording {self._recording.name}", bags=len(self.finished))
-                if not self.p.record_without_trials and time.monotonic() - self._opened > self.p.max_trial_seconds:
+                overdue = time.monotonic() - self._opened > self.p.max_trial_seconds
+                if self._pending_end is None and not self.p.record_without_trials and overdue:
                     self._close({"event": "end", "outcome": "timeout", "reason": "no end event"})
                     self.set_health(WARN, "trial exceeded max_trial_seconds; bag closed", bags=len(self.finished))
 
     def close(self) -> None:
         with self._lock:
+            if self._pending_end is not None:
+                self._close(self._pending_end[0])
             if self._recording is not None:
                 self._close({"event": "end", "outcome": "interrupted", "reason": "recorder shut down"})
         self._writer.stop()

@@ -129,7 +129,12 @@ CASES = [
     ("real_deploy", {}, {"checkpoint": "runs/x/best.pt", "robot_ip": "10.0.0.2"}, ["policy_server.stale_timeout=0.3"]),
     ("real_deploy", {"twin": True}, {"checkpoint": "c.pt", "trials": "5", "seed": "3"},
      ["trial_recorder.storage=sqlite3", "trial_recorder.record_images=true"]),
-    ("real_deploy", {"twin": True, "sim_poses": True}, {"checkpoint": "c.pt"}, ["sim_world.corruption=block"]),
+    ("real_deploy", {"twin": True, "sim_poses": True}, {"checkpoint": "c.pt"},
+     ["franka_controller.corruption=block", "franka_controller.trial_steps=300"]),
+    ("real_deploy", {"twin": True, "sim_robot": True}, {"checkpoint": "c.pt", "trials": "5"},
+     ["sim_world.rate_hz=10"]),
+    ("real_deploy", {"twin": True, "sim_robot": True, "sim_poses": True}, {"checkpoint": "c.pt"},
+     ["sim_world.corruption=block"]),
 ]
 
 
@@ -178,13 +183,19 @@ def test_twin_variant_replaces_devices_by_sim_and_sim_poses_remaps():
     real = build_graph("real_deploy", check_required=False)
     twin = build_graph("real_deploy", twin=True, check_required=False)
     fast = build_graph("real_deploy", twin=True, sim_poses=True, check_required=False)
-    assert "franka_controller" in [n.executable for n in real.nodes]
-    assert "sim_world" not in [n.executable for n in real.nodes]
+    sim = build_graph("real_deploy", twin=True, sim_robot=True, sim_poses=True, check_required=False)
+    assert real.node("franka_controller").parameters["backend"] == "franky"
+    assert twin.node("franka_controller").parameters["backend"] == "franky_sim"  # the rehearsal: same node
+    assert "sim_world" not in [n.executable for n in real.nodes + twin.nodes]
     assert twin.node("camera").parameters["source"] == "sim" and real.node("camera").parameters["source"] == \
         "realsense"
     assert twin.node("camera").fqn == "/camera/camera"  # realsense-ros topic names /camera/camera/...
-    assert fast.node("sim_world").remappings == (("/sim/cube_pose_observed", "/cube_pose"),)
-    assert "cube_pose_estimator" not in [n.executable for n in fast.nodes]
+    assert fast.node("franka_controller").remappings == (("/sim/cube_pose_observed", "/cube_pose"),)
+    assert sim.node("sim_world").remappings == (("/sim/cube_pose_observed", "/cube_pose"),)
+    assert "cube_pose_estimator" not in [n.executable for n in fast.nodes + sim.nodes]
+    assert twin.aliases["trials"] == "franka_controller.trials" and sim.aliases["trials"] == "sim_world.trials"
+    with pytest.raises(ConfigError, match="needs --twin"):
+        build_graph("real_deploy", sim_robot=True, check_required=False)
 
 
 def test_bad_overrides_name_what_is_valid():

@@ -72,8 +72,8 @@ def test_sim_generation_graph_writes_a_valid_dataset(probe, tmp_path):
 
 def test_twin_closed_loop_trials_are_recorded_and_scored(tmp_path):
     bags = tmp_path / "bags"
-    p = imgen("launch", "real_deploy", "--twin", "--sim-poses", "--set", "checkpoint=scripted:observed_grasp",
-              "--set", "trials=2", "--set", "seed=0", "--set", f"out_dir={bags}")
+    p = imgen("launch", "real_deploy", "--twin", "--sim-robot", "--sim-poses", "--set",
+              "checkpoint=scripted:observed_grasp", "--set", "trials=2", "--set", "seed=0", "--set", f"out_dir={bags}")
     code, log = finish(p, 600)
     assert code == 0, log[-4000:]
     report = evaluate_dir(bags)
@@ -134,8 +134,8 @@ def test_launcher_parameters_ctrl_c_and_required_node_death(probe, tmp_path):
     probe.subscribe("/imgen/action", TwistStamped)
     sets = ["checkpoint=scripted:observed_grasp", "policy_server.stale_timeout=0.5", "sim_world.rate_hz=10",
             f"out_dir={tmp_path / 'bags'}", "trial_recorder.storage=sqlite3"]
-    graph = build_graph("real_deploy", twin=True, sim_poses=True, overrides=sets)
-    args = ["launch", "real_deploy", "--twin", "--sim-poses", "--grace", "20"]
+    graph = build_graph("real_deploy", twin=True, sim_robot=True, sim_poses=True, overrides=sets)
+    args = ["launch", "real_deploy", "--twin", "--sim-robot", "--sim-poses", "--grace", "20"]
     for s in sets:
         args += ["--set", s]
 

@@ -104,3 +104,17 @@ def test_operator_trial_cli_marks_real_robot_trials(start_node, tmp_path):
     meta = read_bag(bag)[1]
     assert meta["policy"] == "runs/x/best.pt" and meta["operator"] == "alice"
     assert meta["outcome"] == "failure" and meta["note"] == "cube slipped"
+
+
+def test_header_stamp_is_read_from_raw_cdr():
+    from rclpy.serialization import serialize_message
+    from sensor_msgs.msg import JointState
+
+    from imgen_ros.nodes.trial_recorder import STAMPED_TYPES, header_stamp_ns
+
+    for msg in (PoseStamped(), JointState()):
+        msg.header.stamp.sec, msg.header.stamp.nanosec = 1_796_190_649, 936_619_888
+        msg.header.frame_id = "base"
+        assert header_stamp_ns(serialize_message(msg)) == 1_796_190_649_936_619_888
+    assert header_stamp_ns(b"\x00\x01") is None
+    assert "geometry_msgs/msg/PoseStamped" in STAMPED_TYPES and "std_msgs/msg/String" not in STAMPED_TYPES
