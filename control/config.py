@@ -45,6 +45,9 @@ class ControllerConfig:
         collision_torque_threshold_nm / collision_force_threshold_n: the robot's collision reflex thresholds.
         gripper_speed_mps / gripper_force_n / gripper_epsilon_outer_m / gripper_open_width_m: gripper commands
             (close = ``grasp(0, speed, force, 0.005, epsilon_outer)``, squeezing whatever is between the fingers).
+        gripper_debounce_actions: a gripper change is sent once that many consecutive actions ask for it (a
+            policy's one-step open/close flicker, harmless to the sim's continuously driven fingers, would otherwise
+            abort a real grasp: franky's commands are discrete).
         gripper_width_offset_m: added to the width the gripper reports so that it reads as the sim's finger-joint
             width for the same physical opening (robosuite's pads overlap by 1 mm: a 5 cm cube reads 0.051 m
             there; a Franka Hand reports its finger distance, hence +1 mm; franky-sim's pads sit 3 mm outside its
@@ -76,6 +79,7 @@ class ControllerConfig:
     gripper_epsilon_outer_m: float = 0.08
     gripper_open_width_m: float = 0.08
     gripper_width_offset_m: float = 0.001
+    gripper_debounce_actions: int = 2
     auto_recover: bool = True
     max_recoveries: int = 5
     realtime_config: str = "ignore"
@@ -103,6 +107,7 @@ class ControllerConfig:
         check_range("gripper_epsilon_outer_m", self.gripper_epsilon_outer_m, 0.0, 0.1)
         check_range("gripper_open_width_m", self.gripper_open_width_m, 0.0, 0.08)
         check_range("gripper_width_offset_m", self.gripper_width_offset_m, -0.01, 0.01)
+        check_range("gripper_debounce_actions", self.gripper_debounce_actions, 1, 20)
         check_range("max_recoveries", self.max_recoveries, 0, 100)
         check_choice("realtime_config", self.realtime_config, REALTIME_CONFIGS)
         if self.python_switch_interval_s != 0:

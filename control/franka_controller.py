@@ -137,43 +137,85 @@ class CommandRecord:
 
 
 class _Gripper:
-    """Sends open/close only on change, asynchronously; a change while a command runs stops it first."""
+    """Open/close on change only, on a worker thread of its own: the arm never waits for the gripper.
+
+    libfranka's gripper commands block (a grasp until the fingers stop), so they run here, never under the arm's I/O
+    lock. The newest request wins: a change while a command runs is sent when that command has finished.
+    """
 
     def __init__(self, gripper: Any, cfg: ControllerConfig, events: EventLog) -> None:
         self.gripper, self.cfg, self.events = gripper, cfg, events
         self.sent: str | None = None
-        self.future: Any = None
-        self.stopping: Any = None
         self.wanted: str | None = None
+        self._candidate: str | None = None  # a change being debounced, and how many requests asked for it
+        self._count = 0
+        self._cv = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="franka-gripper", daemon=True)
+        self._thread.start()
 
     def request(self, command: str | None) -> None:
-        if command is not None:
-            self.wanted = command
-        self.update()
+        """Ask for ``"open"`` / ``"close"`` (None: no change); a change counts once ``gripper_debounce_actions``
+        consecutive requests ask for it. Never blocks."""
+        if command is None:
+            return
+        with self._cv:
+            if command == self.wanted:
+                self._candidate, self._count = None, 0
+                return
+            if command == self._candidate:
+                self._count += 1
+            else:
+                self._candidate, self._count = command, 1
+            if self.wanted is None or self._count >= self.cfg.gripper_debounce_actions:
+                self.wanted, self._candidate, self._count = command, None, 0
+                self._cv.notify()
 
     def update(self) -> None:
-        if self.stopping is not None:
-            if not self.stopping.wait(0.0):
-                return
-            self.stopping, self.future = None, None
-        if self.future is not None and self.future.wait(0.0):
-            ok = bool(self.future.get())
-            self.events.add("gripper_done", f"gripper {self.sent}: {'ok' if ok else 'failed'}", command=self.sent,
-                            success=ok)
-            self.future = None
-        if self.wanted is None or self.wanted == self.sent:
-            return
-        if self.future is not None:  # still moving the other way: stop first, command next tick
-            self.stopping = self.gripper.stop_async()
-            return
-        c = self.cfg
-        if self.wanted == "close":
-            self.future = self.gripper.grasp_async(0.0, c.gripper_speed_mps, c.gripper_force_n, 0.005,
-                                                   c.gripper_epsilon_outer_m)
-        else:
-            self.future = self.gripper.move_async(c.gripper_open_width_m, c.gripper_speed_mps)
-        self.sent = self.wanted
-        self.events.add("gripper", f"gripper {self.sent}", command=self.sent)
+        """Kept for the tick (the worker does the work)."""
+
+    def mark(self, command: str) -> None:
+        """Record that the gripper was moved to ``command`` directly (e.g. opened between trials)."""
+        with self._cv:
+            self.sent = self.wanted = command
+            self._candidate, self._count = None, 0
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        with self._cv:
+            self._closed = True
+            self._cv.notify()
+        self._thread.join(timeout_s)
+
+    def _next(self) -> str | None:
+        with self._cv:
+            while not self._closed and (self.wanted is None or self.wanted == self.sent):
+                self._cv.wait(0.5)
+            return None if self._closed else self.wanted
+
+    def _run(self) -> None:
+        while (command := self._next()) is not None:
+            try:
+                c = self.cfg
+                if command == "close":
+                    future = self.gripper.grasp_async(0.0, c.gripper_speed_mps, c.gripper_force_n, 0.005,
+                                                      c.gripper_epsilon_outer_m)
+                else:
+                    future = self.gripper.move_async(c.gripper_open_width_m, c.gripper_speed_mps)
+                self.sent = command
+                self.events.add("gripper", f"gripper {command}", command=command)
+                # A running command is finished, not stopped: a grasp ends when the fingers close on the object
+                # (or on themselves), within a second or two. (franky's stop() during an asynchronous grasp leaves
+                # that grasp's future pending on franky-sim, which then blocks every later gripper command.)
+                while not future.wait(0.02):
+                    if self._closed:
+                        return
+                ok = bool(future.get())
+                self.events.add("gripper_done", f"gripper {command}: {'ok' if ok else 'failed'}", command=command,
+                                success=ok)
+            except Exception as exc:  # a gripper failure must not end the worker: report, retry on the next change
+                self.events.add("gripper_error", f"gripper {command}: {type(exc).__name__}: {exc}", command=command)
+                self.sent = None
+                time.sleep(1.0)
 
 
 class FrankaController:
@@ -272,6 +314,9 @@ class FrankaController:
                     self.robot.join_motion(1.0)
                 except Exception as exc:
                     log.debug("close: %s", exc)
+        if self._gripper is not None:
+            self._gripper.close()
+            self._gripper = None
         with self._model_lock:  # never free the model while the executor steps it
             if self.model is not None and hasattr(self.model, "close"):
                 self.model.close()
@@ -613,6 +658,14 @@ class FrankaController:
             except Exception as exc:  # keep the loop alive; report
                 self.events.add("loop_error", f"{type(exc).__name__}: {exc}")
                 log.exception("action executor error")
+
+    def open_gripper(self, width_m: float | None = None, speed_mps: float = 0.1) -> None:
+        """Blocking open (e.g. between trials); the next close action is sent as a change."""
+        if self.gripper is None:
+            raise RobotError("not connected")
+        self.gripper.move(self.config.gripper_open_width_m if width_m is None else width_m, speed_mps)
+        if self._gripper is not None:
+            self._gripper.mark("open")
 
     def move_to_joints(self, q: ArrayLike, relative_dynamics_factor: float = 0.3, timeout_s: float = 30.0) -> None:
         """Blocking joint-space move (e.g. home between trials); the next action starts from there.

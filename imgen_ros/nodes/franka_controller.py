@@ -167,7 +167,7 @@ class FrankaControllerNode(ImgenNode):
         if self.ctl.mode.value in ("stopped", "error"):
             self.ctl.resume()
         self.ctl.move_to_joints(PANDA_HOME_Q, relative_dynamics_factor=0.5)
-        self.ctl.gripper.move(0.08, 0.1)
+        self.ctl.open_gripper(0.08)
         self.twin.set_cube_pose(cube)
         self.ctl.start()
         return cube

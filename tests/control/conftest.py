@@ -40,7 +40,7 @@ def reset_cell(ctl, twin):
     if ctl.mode.value in ("stopped", "error"):
         ctl.resume()
     ctl.move_to_joints(PANDA_HOME_Q)
-    ctl.gripper.move(0.08, 0.1)
+    ctl.open_gripper(0.08)
     twin.set_cube_pose(twin.config.base_T_cube_rest())
     ctl.wait_robot_until(ctl.robot_time() + 0.2)
     ctl.refresh()

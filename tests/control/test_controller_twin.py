@@ -181,3 +181,21 @@ def test_robot_io_leaves_the_callers_scheduling_policy_alone(ctl):
     child = subprocess.run([sys.executable, "-c", "import os; print(os.sched_getscheduler(0))"],
                            capture_output=True, text=True, check=True)
     assert int(child.stdout) == os.SCHED_OTHER
+
+
+def test_one_step_gripper_flicker_does_not_abort_a_grasp(ctl):
+    """Policies flicker the gripper for single steps; the sim's fingers barely notice, a franky grasp would be
+    stopped and re-sent. A change is sent once two consecutive actions ask for it."""
+    n0 = len(_events(ctl, "gripper"))
+    grip = [1, 1, -1, 1, 1, -1, 1, 1, 1, -1, 1, 1]  # closing, with one-step opens
+    stream(ctl, lambda k, o: [0, 0, 0, 0, 0, 0, grip[k]], len(grip))
+    time.sleep(0.3)
+    sent = [e.data["command"] for e in _events(ctl, "gripper")[n0:]]
+    assert sent == ["close"], sent
+    stream(ctl, lambda k, o: [0, 0, 0, 0, 0, 0, -1], 3)  # a real change (sent once the running grasp let go)
+    end = time.monotonic() + 10.0
+    while time.monotonic() < end and len(_events(ctl, "gripper")) - n0 < 2:
+        ctl.submit_action([0, 0, 0, 0, 0, 0, -1])
+        time.sleep(0.05)
+    sent = [e.data["command"] for e in _events(ctl, "gripper")[n0:]]
+    assert sent == ["close", "open"], sent
