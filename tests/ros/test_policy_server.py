@@ -73,6 +73,12 @@ def diag_message(probe, since: float) -> str:
     return next(s.message for s in m.status if s.name.endswith("policy_server"))
 
 
+def diag_messages(probe, since: float) -> list[str]:
+    """Every policy_server health message on /diagnostics since ``since``."""
+    return [s.message for m in probe.messages("/diagnostics", since) for s in m.status
+            if s.name.endswith("policy_server")]
+
+
 def test_policy_server_acts_and_holds_still(probe, start_node, tiny_checkpoint):
     probe.subscribe("/imgen/action", TwistStamped)
     probe.subscribe("/imgen/gripper_command", Float64)
@@ -105,7 +111,9 @@ def test_policy_server_acts_and_holds_still(probe, start_node, tiny_checkpoint):
             feeder.cube = mode
             acts, t0 = settle_then_collect(probe)
             assert len(acts) >= 3 and all(is_zero(a) for a in acts), mode
-            assert expected in diag_message(probe, t0), mode
+            # the reason is reported (a late feeder tick may add an occasional "stale /franka/ee_pose" beside it)
+            msgs = diag_messages(probe, t0)
+            assert any(expected in m for m in msgs) and "acting" not in msgs, (mode, msgs)
             # holding still keeps the last gripper command (does not drop a grasped cube)
             assert probe.messages("/imgen/gripper_command", t0)
 
