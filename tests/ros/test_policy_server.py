@@ -61,7 +61,7 @@ class Feeder:
 
 
 def settle_then_collect(probe, seconds: float = 1.0) -> tuple[list[TwistStamped], float]:
-    time.sleep(0.4)  # stale_timeout 0.2 s + one tick + transport
+    time.sleep(0.8)  # stale_timeout 0.5 s + one tick + transport
     t0 = time.monotonic()
     time.sleep(seconds)
     return probe.messages("/imgen/action", t0), t0
@@ -83,7 +83,9 @@ def test_policy_server_acts_and_holds_still(probe, start_node, tiny_checkpoint):
     probe.subscribe("/imgen/action", TwistStamped)
     probe.subscribe("/imgen/gripper_command", Float64)
     probe.subscribe("/diagnostics", DiagnosticArray)
-    node = start_node("policy_server", params={"checkpoint": tiny_checkpoint, "diagnostics_period": 0.2})
+    node = start_node("policy_server", params={"checkpoint": tiny_checkpoint, "diagnostics_period": 0.2,
+                                                # a stale cube is 0.6 s old; 0.5 s tolerates a late feeder tick
+                                                "stale_timeout": 0.5})
     probe.wait_for("/imgen/action", timeout=60.0)
     feeder = Feeder(probe)
     try:
