@@ -111,7 +111,7 @@ def test_policy_server_acts_and_holds_still(probe, start_node, tiny_checkpoint):
         for mode, expected in (("stale", "stale /cube_pose"), ("nan", "non-finite observation cube_pos"),
                                ("none", "stale /cube_pose")):
             feeder.cube = mode
-            acts, t0 = settle_then_collect(probe)
+            acts, t0 = settle_then_collect(probe, 2.0)
             assert len(acts) >= 3 and all(is_zero(a) for a in acts), mode
             # the reason is reported (a late feeder tick may add an occasional "stale /franka/ee_pose" beside it)
             msgs = diag_messages(probe, t0)
