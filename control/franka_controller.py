@@ -171,9 +171,6 @@ class _Gripper:
                 self.wanted, self._candidate, self._count = command, None, 0
                 self._cv.notify()
 
-    def update(self) -> None:
-        """Kept for the tick (the worker does the work)."""
-
     def mark(self, command: str) -> None:
         """Record that the gripper was moved to ``command`` directly (e.g. opened between trials)."""
         with self._cv:
@@ -566,14 +563,12 @@ class FrankaController:
                         last_action=last)
 
     def tick(self) -> None:
-        """Periodic work: observation, error polling, gripper futures (the executor thread runs the watchdog)."""
+        """Periodic work: observation and error polling (the executor runs the watchdog, its own worker the gripper)."""
         self.poll()
         if self.robot is None:
             return
         with self._io:
             self.refresh()
-            if self._gripper is not None:
-                self._gripper.update()
 
     def start(self) -> None:
         """Run the control loop: a 20 Hz tick thread and an action executor thread (see :meth:`submit_action`)."""
