@@ -147,19 +147,34 @@ class TaskPipeline:
 
 
 def run_table(table: str, preset: str, root: str = "runs/experiments", results: str = "results", seed: int = 0,
-              sources: dict[str, str] | None = None, workers: int | None = None) -> dict[str, Any]:
-    """Build, train and evaluate every row of ``table``; write Markdown + PNG + JSON under ``results``."""
+              sources: dict[str, str] | None = None, workers: int | None = None,
+              observability: str | None = None) -> dict[str, Any]:
+    """Build, train and evaluate every row of ``table``; write Markdown + PNG + JSON under ``results``.
+
+    ``observability`` overrides the table's contact observability (the paper's is the default) for every
+    dataset, training evaluation and final evaluation of the run; the stage cache and the result files of an
+    override are kept apart (``<table>_<preset>_obs-<mode>``).
+    """
     from dataclasses import replace
 
+    from imgen_core.errors import check_choice
     from imgen_core.experiments.report import write_report
 
     spec = get_table(table)
     scale = get_scale(preset)
     if workers:
         scale = replace(scale, workers=workers)
-    cache = StageCache(Path(root) / table / preset)
+    cache_dir = Path(root) / table / preset
+    label = preset
+    if observability is not None and observability != spec.observability:
+        check_choice("observability", observability, ("none", "full", "partial"))
+        spec = replace(spec, observability=observability)
+        cache_dir = Path(root) / table / f"{preset}_obs-{observability}"
+        label = f"{preset}_obs-{observability}"
+    cache = StageCache(cache_dir)
     t0 = time.time()
-    out: dict[str, Any] = {"table": table, "preset": preset, "seed": seed, "rows": {}, "generation": {}}
+    out: dict[str, Any] = {"table": table, "preset": label, "seed": seed, "rows": {}, "generation": {},
+                           "observability": spec.observability}
     for task in spec.tasks:
         pipe = TaskPipeline(spec, task, scale, cache, seed, sources or {})
         for row in spec.rows:
@@ -173,7 +188,8 @@ def run_table(table: str, preset: str, root: str = "runs/experiments", results: 
                                                 for k, v in pipe._paths.items()}
     out["wall_seconds"] = time.time() - t0
     out["stages_ran"], out["stages_cached"] = cache.ran, cache.skipped
-    out["command"] = f"imgen experiment {table} --preset {preset}"
+    out["command"] = f"imgen experiment {table} --preset {preset}" + (
+        f" --observability {spec.observability}" if label != preset else "")
     out["date"] = time.strftime("%Y-%m-%d")
     write_report(spec, out, Path(results))
     return out
