@@ -183,6 +183,11 @@ CUBE_POSE_ESTIMATOR = NodeInfo("cube_pose_estimator", "ICP pose of the 5 cm cube
               "empty = from the latched /camera/camera/extrinsics"),
     ParamSpec("table_z", float, 0.0, "base-frame z of the table top [m] (shifts the workspace box)", (-2.0, 2.0)),
     ParamSpec("publish_points", bool, True, "publish the cube's segmented points (base frame) for RViz"),
+    ParamSpec("hold_max_s", float, 5.0, "publish the last confident pose for at most this long while frames give "
+              "no estimate (occluded cube); 0 = publish only fresh estimates", (0.0, 3600.0)),
+    ParamSpec("max_jump_m", float, 0.02, "an estimate farther than this from the held pose is only a candidate "
+              "until confirm_frames agreeing frames confirm the move", (1e-4, 1.0)),
+    ParamSpec("confirm_frames", int, 3, "consecutive agreeing frames that confirm a cube move", (1, 100)),
     _DIAG,
 ))
 

@@ -3,9 +3,15 @@
 In: ``/camera/camera/color/image_raw``, ``/camera/camera/aligned_depth_to_color/image_raw`` (paired by header
 stamp), ``.../color/camera_info`` (intrinsics), and the extrinsics (parameter, else the latched
 ``/camera/camera/extrinsics``). Out: ``/cube_pose`` (PoseStamped in ``base``, header.stamp = the camera frame's
-stamp; absent when no pose passed the gates), ``/cube_pose/status`` (DiagnosticStatus: tracking / lost /
-no_cube, fitness, RMSE, time), the segmented points (``/cube_pose_estimator/points``, base frame) and an
+stamp), ``/cube_pose/status`` (DiagnosticStatus: tracking / lost / no_cube, whether the pose is fresh or held,
+fitness, RMSE, time), the segmented points (``/cube_pose_estimator/points``, base frame) and an
 ``estimated cube`` marker.
+
+Each frame's estimate passes through :class:`perception.pose_hold.PoseHold`: while the cube is hidden (no
+estimate) the last confident pose is published for up to ``hold_max_s``, and an estimate that jumps more than
+``max_jump_m`` is held back until ``confirm_frames`` frames agree. A held pose carries the stamp of the frame
+just processed, so a camera that stops delivering frames still makes ``/cube_pose`` stale. A ``start`` event on
+``/imgen/trial`` forgets the track (the cube was placed anew).
 
 ICP runs on its own worker thread on the newest complete frame pair; frames arriving meanwhile are dropped (never
 queued), so the published pose is always from the freshest frame the estimator could take.
@@ -21,6 +27,7 @@ from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
 from imgen_ros import messages as M
@@ -44,7 +51,13 @@ class CubePoseEstimatorNode(ImgenNode):
         lo, hi = base.workspace_min, base.workspace_max
         self.config = CubePoseConfig(workspace_min=(lo[0], lo[1], lo[2] + dz), workspace_max=(hi[0], hi[1], hi[2] + dz),
                                      table_z_m=base.table_z_m + dz)
+        from perception.pose_hold import PoseHold, PoseHoldConfig
+
         self.estimator: Any = None
+        self.hold = PoseHold(PoseHoldConfig(max_jump_m=p.max_jump_m, confirm_frames=p.confirm_frames,
+                                            max_hold_s=p.hold_max_s))
+        self._reset_track = False
+        self.held = 0
         self._lock = threading.Lock()
         self._color: dict[int, Image] = {}
         self._depth: dict[int, Image] = {}
@@ -64,6 +77,7 @@ class CubePoseEstimatorNode(ImgenNode):
         self.create_subscription(Image, S.DEPTH_IMAGE, lambda m: self._on_image(m, self._depth), sensor,
                                  callback_group=self.io_group)
         self.create_subscription(CameraInfo, S.COLOR_INFO, self._on_info, sensor, callback_group=self.io_group)
+        self.create_subscription(String, S.TRIAL, self._on_trial, 10, callback_group=self.io_group)
         if p.extrinsics:
             self._make_estimator(parse_extrinsics(p.extrinsics))
         else:
@@ -85,6 +99,17 @@ class CubePoseEstimatorNode(ImgenNode):
     def _on_extrinsics(self, msg: PoseStamped) -> None:
         if self.estimator is None:
             self._make_estimator(pose_msg_to_mat(msg.pose))
+
+    def _on_trial(self, msg: String) -> None:
+        import json
+
+        try:
+            event = json.loads(msg.data)
+        except json.JSONDecodeError:
+            return
+        if isinstance(event, dict) and event.get("event") == "start":
+            with self._lock:
+                self._reset_track = True
 
     def _on_info(self, msg: CameraInfo) -> None:
         self._info = msg
@@ -120,6 +145,11 @@ class CubePoseEstimatorNode(ImgenNode):
                 pair, self._pending = self._pending, None
                 self._wake.clear()
                 est = self.estimator
+                reset, self._reset_track = self._reset_track, False
+            if reset:
+                self.hold.reset()
+                if est is not None:
+                    est.reset()
             if pair is None or est is None:
                 continue
             frame = self._frame(*pair)
@@ -136,22 +166,29 @@ class CubePoseEstimatorNode(ImgenNode):
     def _publish(self, res: Any, stamp: int) -> None:
         st = res.status
         self.estimates += 1
-        if res.base_T_cube is not None:
+        why = st.state.value + (f": {st.reason}" if st.reason else "")
+        hold = self.hold.update(res.base_T_cube, stamp * 1e-9, why_none=why)
+        if hold.pose is not None:
             self.poses += 1
-            self.pose_pub.publish(M.pose_stamped(res.base_T_cube, stamp))
+            self.held += hold.state == "held"
+            self.pose_pub.publish(M.pose_stamped(hold.pose, stamp))
             self.marker_pub.publish(MarkerArray(markers=[
-                M.cube_marker(res.base_T_cube, self.config.cube_size_m, "cube_estimated", 0, (0.2, 0.4, 1.0, 0.5),
-                              stamp)]))
+                M.cube_marker(hold.pose, self.config.cube_size_m, "cube_estimated", 0,
+                              (0.2, 0.4, 1.0, 0.5) if hold.state == "fresh" else (0.6, 0.6, 0.6, 0.5), stamp)]))
         if self.p.publish_points and res.points_base is not None and len(res.points_base):
             self.points_pub.publish(M.point_cloud_msg(res.points_base, stamp))
         values = {"fitness": f"{st.fitness:.3f}", "rmse_mm": f"{st.rmse_m * 1e3:.2f}", "points": str(st.n_points),
-                  "mode": st.mode, "time_ms": f"{st.time_ms:.1f}"}
+                  "mode": st.mode, "time_ms": f"{st.time_ms:.1f}", "pose": hold.state,
+                  "held_age_s": f"{hold.held_age_s:.2f}"}
+        message = why if hold.state != "held" else f"holding the last confident pose: {hold.reason}"
+        level = LEVEL.get(st.state.value, DiagnosticStatus.WARN)
+        if hold.state == "held":
+            level = DiagnosticStatus.WARN
         self.status_pub.publish(DiagnosticStatus(
-            level=LEVEL.get(st.state.value, DiagnosticStatus.WARN), name=S.CUBE_POSE, hardware_id="d415",
-            message=st.state.value + (f": {st.reason}" if st.reason else ""),
+            level=level, name=S.CUBE_POSE, hardware_id="d415", message=message,
             values=[KeyValue(key=k, value=v) for k, v in values.items()]))
-        self.set_health(OK if res.base_T_cube is not None else WARN, st.state.value, estimates=self.estimates,
-                        poses=self.poses, time_ms=f"{st.time_ms:.1f}")
+        self.set_health(OK if hold.state == "fresh" else WARN, message, estimates=self.estimates,
+                        poses=self.poses, held=self.held, time_ms=f"{st.time_ms:.1f}")
 
     def close(self) -> None:
         self._stop.set()

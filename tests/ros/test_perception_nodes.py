@@ -35,7 +35,7 @@ def test_sim_camera_and_estimator_track_the_cube(probe, start_node):
     probe.subscribe("/camera/camera/aligned_depth_to_color/camera_info", CameraInfo)
     start_node("d415_camera", name="camera", namespace="camera",
                params={"source": "sim", "table_z": TWIN_TABLE_Z, "fps": 10})
-    start_node("cube_pose_estimator", params={"table_z": TWIN_TABLE_Z})
+    start_node("cube_pose_estimator", params={"table_z": TWIN_TABLE_Z, "hold_max_s": 1.0})
     true_pub = probe.publisher("/sim/cube_pose_true", PoseStamped)
     ee_pub = probe.publisher("/franka/ee_pose", PoseStamped)
     width_pub = probe.publisher("/franka/gripper_width", JointState)
@@ -77,7 +77,16 @@ def test_sim_camera_and_estimator_track_the_cube(probe, start_node):
 
     gone = se3.make_pose(np.array([3.0, 3.0, -2.0]), np.eye(3))
     t2 = publish_world(gone, 1.5)
-    t3 = publish_world(gone, 2.0)
-    assert not probe.messages("/cube_pose", t3 + 0.5)
-    status = probe.messages("/cube_pose/status", t2)
+    t3 = publish_world(gone, 3.0)
+    # the cube vanished: the last confident pose is held (flagged as held) for hold_max_s = 1 s, then nothing
+    held = probe.messages("/cube_pose", t2)
+    assert held, "the last confident pose must be held while the cube is not seen"
+    for m in held:
+        assert np.linalg.norm(pose_msg_to_mat(m.pose)[:3, 3] - cube[:3, 3]) < 0.004
+    assert np.allclose(pose_msg_to_mat(held[-1].pose), pose_msg_to_mat(held[-2].pose), atol=1e-12)
+    assert any(s.message.startswith("holding the last confident pose: no_cube")
+               for s in probe.messages("/cube_pose/status", t2))
+    assert not probe.messages("/cube_pose", t3 + 1.5)
+    status = probe.messages("/cube_pose/status", t3)
     assert status and status[-1].message.startswith("no_cube"), [s.message for s in status]
+    assert any(kv.key == "pose" and kv.value == "none" for kv in status[-1].values)
