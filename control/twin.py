@@ -127,7 +127,6 @@ def twin_controller_config(hostname: str, **overrides: Any) -> Any:
     """A :class:`control.config.ControllerConfig` for this twin (its address, franky-sim's gripper-width offset, and
     the default workspace box above the twin's table unless ``workspace`` is given)."""
     from control.config import ControllerConfig
-
     from imgen_core.control_model import WorkspaceLimits
 
     values: dict[str, Any] = {"robot_ip": hostname, "gripper_width_offset_m": FRANKY_SIM_GRIPPER_WIDTH_OFFSET_M,
