@@ -124,15 +124,12 @@ FRANKY_SIM_GRIPPER_WIDTH_OFFSET_M = 0.004  # franky-sim pads: 1.5 mm outside eac
 
 
 def twin_controller_config(hostname: str, **overrides: Any) -> Any:
-    """A :class:`control.config.ControllerConfig` for this twin (its address, franky-sim's gripper-width offset, and
-    the default workspace box above the twin's table unless ``workspace`` is given)."""
+    """A :class:`control.config.ControllerConfig` for this twin (its address, franky-sim's gripper-width offset)."""
     from control.config import ControllerConfig
-    from imgen_core.control_model import WorkspaceLimits
 
     values: dict[str, Any] = {"robot_ip": hostname, "gripper_width_offset_m": FRANKY_SIM_GRIPPER_WIDTH_OFFSET_M,
-                              "realtime_config": "ignore",
-                              "workspace": WorkspaceLimits.above_table(TwinSceneConfig().table_top_z)}
-    values.update({k: v for k, v in overrides.items() if v is not None})
+                              "realtime_config": "ignore"}
+    values.update(overrides)
     return ControllerConfig(**values)
 
 

@@ -393,10 +393,6 @@ def fit_response(records: Sequence[tuple[ArrayLike, ArrayLike]], tcp_T_site: Arr
 class WorkspaceLimits:
     """Where the TCP may be commanded (base frame).
 
-    The default box is for an FR3 on its table (table top at base z = 0): the TCP (between the fingertips) stays
-    1 cm above the table top. :meth:`above_table` gives the same box for a table at another height (the twin's
-    table is at z = -0.112 m, robosuite's pedestal).
-
     Attributes:
         pos_min, pos_max: box corners [m].
         ref_rot: reference orientation ``(3,3)`` (top-down grasp by default).
@@ -404,19 +400,11 @@ class WorkspaceLimits:
         max_yaw_rad: max rotation about the reference's z axis (twist), either way.
     """
 
-    pos_min: tuple[float, float, float] = (0.25, -0.40, 0.01)
-    pos_max: tuple[float, float, float] = (0.85, 0.40, 0.55)
+    pos_min: tuple[float, float, float] = (0.25, -0.40, -0.10)
+    pos_max: tuple[float, float, float] = (0.85, 0.40, 0.45)
     ref_rot: tuple[tuple[float, ...], ...] = tuple(tuple(r) for r in frames.TOP_DOWN_ROT)
     max_tilt_rad: float = math.radians(45.0)
     max_yaw_rad: float = math.radians(100.0)
-
-    @classmethod
-    def above_table(cls, table_top_z: float, **overrides: Any) -> WorkspaceLimits:
-        """The default box shifted in z for a table top at base z = ``table_top_z`` [m]."""
-        d = cls()
-        lo, hi = d.pos_min, d.pos_max
-        return cls(pos_min=(lo[0], lo[1], lo[2] + table_top_z), pos_max=(hi[0], hi[1], hi[2] + table_top_z),
-                   **overrides)
 
     def __post_init__(self) -> None:
         lo = np.asarray(self.pos_min, dtype=np.float64)

@@ -203,8 +203,7 @@ FRANKA_CONTROLLER = NodeInfo("franka_controller", "executes 20 Hz delta-pose act
     ParamSpec("response_model", str, "robosuite_osc", "how the arm answers an action: robosuite_osc (the sim's OSC, "
               "as in training), fitted (per-axis fit) or ideal", choices=("robosuite_osc", "fitted", "ideal")),
     ParamSpec("workspace", str, "", "TCP box 'xmin ymin zmin xmax ymax zmax' [m], base frame (empty = "
-              "0.25 -0.40 0.01 0.85 0.40 0.55: 1 cm above a table top at z = 0; franky_sim: the same box above "
-              "the twin's table at z = -0.112)"),
+              "0.25 -0.40 -0.10 0.85 0.40 0.45)"),
     ParamSpec("trials", int, 0, "franky_sim: seeded trials to run (home, place cube, announce on /imgen/trial), then "
               "exit; 0 = none", (0, 100_000)),
     ParamSpec("trial_steps", int, 250, "franky_sim: control ticks per trial before it counts as failed",

@@ -50,13 +50,12 @@ MARKER_EVERY = 5
 _LEVEL = {"holding": OK, "running": OK, "stopped": WARN, "error": ERROR, "disconnected": ERROR}
 
 
-def parse_workspace(text: str, table_top_z: float = 0.0) -> Any:
-    """``"xmin ymin zmin xmax ymax zmax"`` [m] → WorkspaceLimits; empty → the default box above a table top at
-    base z = ``table_top_z``."""
+def parse_workspace(text: str) -> Any:
+    """``"xmin ymin zmin xmax ymax zmax"`` [m] → WorkspaceLimits; empty → the default box."""
     from imgen_core.control_model import WorkspaceLimits
 
     if not text.strip():
-        return WorkspaceLimits.above_table(table_top_z)
+        return WorkspaceLimits()
     try:
         v = [float(x) for x in text.replace(",", " ").split()]
     except ValueError as exc:
@@ -86,12 +85,7 @@ class FrankaControllerNode(ImgenNode):
         p = self.p
         self.corruption_model = corruption_lib.get(p.corruption)
         self._corruption = corruption_lib.NO_CORRUPTION
-        if p.backend == "franky_sim":
-            from control.twin import TwinSceneConfig
-
-            workspace = parse_workspace(p.workspace, TwinSceneConfig().table_top_z)
-        else:
-            workspace = parse_workspace(p.workspace)
+        workspace = parse_workspace(p.workspace)
         values: dict[str, Any] = {"rate_hz": p.rate_hz, "watchdog_periods": p.action_timeout * p.rate_hz,
                                   "response_model": p.response_model, "workspace": workspace}
         if not 1.0 <= values["watchdog_periods"] <= 20.0:

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from control.safety import ControlEvent
-from control.twin import TwinSceneConfig
 from imgen_core.control_model import WorkspaceLimits
 from imgen_core.errors import RobotError, SafetyError
 from tests.control.conftest import make_controller, reset_cell, stream, stream_until, tcp_speed
@@ -25,7 +24,7 @@ def controller(twin):
 @pytest.fixture
 def ctl(controller, twin):
     reset_cell(controller, twin)
-    controller.set_workspace(WorkspaceLimits.above_table(TwinSceneConfig().table_top_z))
+    controller.set_workspace(WorkspaceLimits())
     controller.start()
     yield controller
     controller.shutdown()

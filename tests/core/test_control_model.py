@@ -245,13 +245,3 @@ def test_speed_toward_a_wall_lets_a_held_command_stop_inside():
     assert not limited and v.tolist() == [0.3, 0.1, 0.5]  # away from the walls: untouched
     v, _ = brake_to_workspace([0.5, 0.0, -0.01], [0.0, 0.0, -0.2], box, decel_mps2=2.0, horizon_s=0.15)
     assert v[2] == 0.0  # outside (below the floor): no further motion outward
-
-
-def test_default_workspace_keeps_the_tcp_above_a_real_table_and_shifts_for_the_twin():
-    real = cm.WorkspaceLimits()
-    assert real.pos_min[2] == pytest.approx(0.01)  # FR3 table top at base z = 0: TCP stays 1 cm above it
-    twin = cm.WorkspaceLimits.above_table(-0.112)
-    np.testing.assert_allclose(np.subtract(twin.pos_min, real.pos_min), [0, 0, -0.112])
-    np.testing.assert_allclose(np.subtract(twin.pos_max, real.pos_max), [0, 0, -0.112])
-    out, hits = cm.clamp_to_workspace(_pose([0.5, 0.0, -0.05], [0, 0, 0]), real)
-    assert hits == ["z<min"] and out[2, 3] == pytest.approx(0.01)
