@@ -73,3 +73,14 @@ def parse_extrinsics(text: str) -> np.ndarray:
     from perception.extrinsics import CameraExtrinsics
 
     return CameraExtrinsics.load(text).base_T_camera
+
+
+def is_trial_start(data: str) -> bool:
+    """Whether an ``/imgen/trial`` payload (JSON text) is a ``start`` event; malformed payloads are not."""
+    import json
+
+    try:
+        event = json.loads(data)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(event, dict) and event.get("event") == "start"

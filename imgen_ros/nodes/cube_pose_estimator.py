@@ -32,7 +32,7 @@ from visualization_msgs.msg import MarkerArray
 
 from imgen_ros import messages as M
 from imgen_ros import schemas as S
-from imgen_ros.convert import parse_extrinsics, pose_msg_to_mat, stamp_to_ns
+from imgen_ros.convert import is_trial_start, parse_extrinsics, pose_msg_to_mat, stamp_to_ns
 from imgen_ros.node_base import OK, WARN, ImgenNode, run
 
 LEVEL = {"tracking": DiagnosticStatus.OK, "lost": DiagnosticStatus.WARN, "no_cube": DiagnosticStatus.WARN}
@@ -101,13 +101,7 @@ class CubePoseEstimatorNode(ImgenNode):
             self._make_estimator(pose_msg_to_mat(msg.pose))
 
     def _on_trial(self, msg: String) -> None:
-        import json
-
-        try:
-            event = json.loads(msg.data)
-        except json.JSONDecodeError:
-            return
-        if isinstance(event, dict) and event.get("event") == "start":
+        if is_trial_start(msg.data):
             with self._lock:
                 self._reset_track = True
 

@@ -11,7 +11,6 @@ Holds still — a zero twist, the gripper command unchanged — while any observ
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from typing import Any
@@ -25,7 +24,7 @@ from imgen_core import frames
 from imgen_core import keys as K
 from imgen_core.errors import ConfigError
 from imgen_ros import schemas as S
-from imgen_ros.convert import gripper_width_of, ns_to_stamp, pose_msg_to_pos_quat, stamp_to_ns
+from imgen_ros.convert import gripper_width_of, is_trial_start, ns_to_stamp, pose_msg_to_pos_quat, stamp_to_ns
 from imgen_ros.node_base import ERROR, OK, WARN, ImgenNode, run
 
 
@@ -81,11 +80,7 @@ class PolicyServer(ImgenNode):
             self._latest[topic] = msg
 
     def _on_trial(self, msg: String) -> None:
-        try:
-            event = json.loads(msg.data)
-        except json.JSONDecodeError:
-            return
-        if isinstance(event, dict) and event.get("event") == "start" and self.p.reset_on_trial_start:
+        if self.p.reset_on_trial_start and is_trial_start(msg.data):
             with self._lock:
                 self._reset_requested = True
 
