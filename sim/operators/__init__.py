@@ -12,6 +12,7 @@ Every operator offers ``reset(seed)``, ``judge(policy_steps) -> reason | None`` 
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from imgen_core.errors import check_choice
@@ -22,15 +23,27 @@ from sim.operators.teleop import KeyboardDevice, SpaceMouseDevice, TeleopOperato
 
 OPERATORS = (OPERATOR_SCRIPTED, "keyboard", "spacemouse")
 
+# task name -> (module, class) of its scripted oracle; every class takes ``(adapter, pose_source="true")``
+ORACLES: dict[str, tuple[str, str]] = {
+    "block_grasp": ("sim.operators.oracle", "ScriptedOracle"),
+}
+
+
+def make_oracle(adapter: Any, pose_source: str = "true") -> Any:
+    """The scripted oracle of ``adapter``'s task (``ConfigError`` lists the tasks that have one)."""
+    check_choice("task with a scripted oracle", adapter.name, tuple(ORACLES))
+    module, cls = ORACLES[adapter.name]
+    return getattr(importlib.import_module(module), cls)(adapter, pose_source=pose_source)
+
 
 def make_operator(name: str, adapter: Any) -> Any:
     """Operator by CLI name: ``scripted_oracle``, ``keyboard`` or ``spacemouse``."""
     check_choice("operator", name, OPERATORS)
     if name == OPERATOR_SCRIPTED:
-        return ScriptedOracle(adapter)
+        return make_oracle(adapter)
     return TeleopOperator(adapter, make_device(name, adapter))
 
 
-__all__ = ["OPERATORS", "SCRIPTED_POLICIES", "KeyboardDevice", "ObservedPoseGraspPolicy", "OracleConfig",
-           "ScriptedOracle", "SpaceMouseDevice", "TeleopOperator", "make_device", "make_operator",
+__all__ = ["OPERATORS", "ORACLES", "SCRIPTED_POLICIES", "KeyboardDevice", "ObservedPoseGraspPolicy", "OracleConfig",
+           "ScriptedOracle", "make_oracle", "SpaceMouseDevice", "TeleopOperator", "make_device", "make_operator",
            "make_scripted_policy"]
