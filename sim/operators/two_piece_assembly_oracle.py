@@ -1,0 +1,256 @@
+"""Scripted oracle of 2-Piece Assembly: stands in for a human teleoperator (label ``scripted_oracle``).
+
+The piece starts in the hand. The oracle reads where the piece sits in the hand (``tcp_T_piece``, true: the
+piece is never corrupted) and aims the *piece* at the receptacle, true or (``pose_source="observed"``) as
+believed. It moves like a person with a SpaceMouse (carrot target at a bounded peak speed with smooth ramps,
+a slight wobble, a small aiming error, random short hesitations): above the receptacle → down to just above
+the rim → settle (precise alignment before entering the 5 mm clearance) → insert slowly → release → back off.
+
+In intervention mode (:meth:`AssemblyOracle.judge`) it takes over once a mistake is evident: the adapter's
+detector fires (piece on the rim, piece touching the receptacle misaligned, piece on the table, gripper
+hitting something), the piece goes below the rim beside the opening, the piece is released off target, or
+the policy stalls. :meth:`AssemblyOracle.take_over` lifts the piece clear of the rim (re-grasping it by the
+handle first if it was dropped), re-aims at the **true** receptacle and inserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from imgen_core import frames, se3
+from imgen_core.keys import OPERATOR_SCRIPTED
+from sim.operators.motion import segment
+from sim.tasks.two_piece_assembly_env import HANDLE_HEIGHT, PIECE_HEIGHT, TCP_BELOW_HANDLE, WALL_HEIGHT
+
+OPEN, CLOSE = -1.0, 1.0
+
+
+@dataclass(frozen=True)
+class AssemblyOracleConfig:
+    """Motion style (lengths in metres, speeds are peak speeds in m/s)."""
+
+    free_speed: tuple[float, float] = (0.08, 0.10)
+    descend_speed: tuple[float, float] = (0.05, 0.07)
+    insert_speed: tuple[float, float] = (0.03, 0.04)
+    lift_speed: tuple[float, float] = (0.05, 0.07)
+    clearance: tuple[float, float] = (0.03, 0.05)  # piece bottom above the rim before descending
+    entry_height: float = 0.008  # piece bottom above the rim where the oracle aligns before inserting
+    insert_depth: float = 0.002  # piece bottom above the floor at the end of the insertion
+    aim_noise: float = 0.0012  # std of the xy aiming error (clipped at 2.5 std; clearance is 5 mm)
+    yaw_noise: float = np.deg2rad(1.5)
+    wobble: float = 0.002
+    pause_prob: float = 0.35
+    pause_steps: tuple[int, int] = (2, 6)
+    converge_tol: float = 0.0015
+    max_settle: int = 25
+    release_steps: int = 10
+    back_off: float = 0.06
+    takeover_stall_steps: int = 200
+
+
+class AssemblyOracle:
+    """Scripted stand-in for a human operator of 2-Piece Assembly.
+
+    Args:
+        adapter: a :class:`~sim.tasks.two_piece_assembly.TwoPieceAssemblyAdapter`.
+        config: motion style.
+        pose_source: ``"true"`` (oracle) or ``"observed"`` (acts on the corrupted receptacle pose; a baseline
+            that cannot recover).
+    """
+
+    label = OPERATOR_SCRIPTED
+    realtime = False
+
+    def __init__(self, adapter: Any, config: AssemblyOracleConfig | None = None, pose_source: str = "true") -> None:
+        if pose_source not in ("true", "observed"):
+            raise ValueError(f"pose_source={pose_source!r}; choose 'true' or 'observed'")
+        self.adapter = adapter
+        self.cfg = config or AssemblyOracleConfig()
+        self.pose_source = pose_source
+        self.rng = np.random.default_rng(0)
+        self._script: Iterator[tuple[np.ndarray, float]] | None = None
+        self._recovering = False
+        self.carrot: np.ndarray | None = None
+        self.phase = "idle"
+
+    # ------------------------------------------------------------------ public
+    def reset(self, seed: int | None = None) -> None:
+        """Start a new episode (the oracle's own randomness is seeded by ``seed``)."""
+        self.rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else int(seed), 11]))
+        self._script = None
+        self._recovering = False
+        self.carrot = None
+        self.phase = "idle"
+
+    def take_over(self) -> None:
+        """Control from the current state: lift (or re-grasp), re-aim at the true receptacle, insert."""
+        self._recovering = True
+        self._script = self._run(recover=True)
+
+    def act(self) -> tuple[np.ndarray, np.ndarray]:
+        """Next ``(action (7,), target_pose (4,4))``; starts the insertion script on the first call."""
+        if self._script is None:
+            self._script = self._run(recover=False)
+        target, gripper = next(self._script)
+        self.carrot = target
+        action = np.asarray(self.adapter.target_pose_to_action(target, gripper), dtype=np.float64)
+        return action, self.adapter.action_to_target_pose(action)
+
+    def wants_hand_back(self) -> bool:
+        """The oracle finishes the task itself once it has taken over."""
+        return False
+
+    def aborted(self) -> bool:
+        return False
+
+    def judge(self, policy_steps: int) -> str | None:
+        """Reason to take over from a policy now, or ``None`` (intervention mode)."""
+        a = self.adapter
+        reason = a.mistake()
+        if reason:
+            return reason
+        if a.is_success():
+            return None
+        off = a.piece_offset()
+        misaligned = a.misalignment() > a.clearance + 0.001
+        if misaligned and a.env.piece_bottom_above_floor() < WALL_HEIGHT and np.all(np.abs(off[:2]) < 0.06):
+            return "piece_below_rim_misaligned"
+        if a.last_gripper_command < 0 and not a.contacts().held:
+            return "released_off_target"
+        if policy_steps >= self.cfg.takeover_stall_steps:
+            return "stalled"
+        return None
+
+    # ------------------------------------------------------------------ geometry
+    def _receptacle(self) -> np.ndarray:
+        a = self.adapter
+        if self.pose_source == "observed" and not self._recovering:
+            return a.observed_object_poses()["receptacle"]
+        return a.object_poses()["receptacle"]
+
+    def _tcp_for_piece(self, piece_target: np.ndarray, tcp_T_piece: np.ndarray) -> np.ndarray:
+        """TCP pose that puts the piece at ``piece_target`` for the current hold."""
+        return piece_target @ se3.pose_inv(tcp_T_piece)
+
+    def _piece_target(self, rec: np.ndarray, bottom_above_floor: float, aim: np.ndarray, yaw: float) -> np.ndarray:
+        """Upright piece pose ``(4,4)`` with yaw ``yaw`` [rad], centred over ``rec`` (+ ``aim``), bottom this high."""
+        env = self.adapter.env
+        rot = se3.axisangle_to_mat(np.array([0.0, 0.0, yaw]))
+        z = rec[2, 3] + env.floor_above_origin + env.piece_half_height + bottom_above_floor
+        return se3.make_pose(np.array([rec[0, 3] + aim[0], rec[1, 3] + aim[1], z]), rot)
+
+    def _u(self, lo_hi: tuple[float, float]) -> float:
+        return float(self.rng.uniform(*lo_hi))
+
+    # ------------------------------------------------------------------ motion
+    def _maybe_pause(self, target: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
+        if self.rng.random() < self.cfg.pause_prob:
+            for _ in range(int(self.rng.integers(self.cfg.pause_steps[0], self.cfg.pause_steps[1] + 1))):
+                yield target, gripper
+
+    def _move(self, goal: np.ndarray, speed: float, gripper: float,
+              wobble: float | None = None) -> Iterator[tuple[np.ndarray, float]]:
+        start = self.carrot if self.carrot is not None else self.adapter.eef_pose()
+        for t in segment(start, goal, speed, noise=self.cfg.wobble if wobble is None else wobble, rng=self.rng):
+            self.carrot = t
+            yield t, gripper
+
+    def _settle(self, goal: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
+        for _ in range(self.cfg.max_settle):
+            if np.linalg.norm(self.adapter.eef_pose()[:3, 3] - goal[:3, 3]) < self.cfg.converge_tol:
+                return
+            yield goal, gripper
+
+    def _gripper_to(self, pose: np.ndarray, gripper: float, lo: int, hi: int) -> Iterator[tuple[np.ndarray, float]]:
+        for _ in range(lo + int(self.rng.integers(0, hi - lo + 1))):
+            yield pose, gripper
+
+    # ------------------------------------------------------------------ recovery
+    def _lift_clear(self, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
+        """Straight up until the piece bottom is well above the rim."""
+        a = self.adapter
+        here = a.eef_pose()
+        self.carrot = here
+        rec = a.object_poses()["receptacle"]
+        rim = rec[2, 3] + a.env.rim_above_origin
+        bottom = a.object_poses()["piece"][2, 3] - a.env.piece_half_height
+        up = here.copy()
+        up[2, 3] += max(0.02, rim + self._u(self.cfg.clearance) - bottom)
+        yield from self._maybe_pause(here, gripper)
+        yield from self._move(up, self._u(self.cfg.lift_speed), gripper, wobble=0.0)
+
+    def _regrasp(self) -> Iterator[tuple[np.ndarray, float]]:
+        """Open, rise, come down over the handle, close on it."""
+        a = self.adapter
+        here = a.eef_pose()
+        self.carrot = here
+        up = here.copy()
+        up[2, 3] += 0.03
+        yield from self._gripper_to(here, OPEN, 6, 9)
+        yield from self._move(up, self._u(self.cfg.lift_speed), OPEN, wobble=0.0)
+        piece = a.object_poses()["piece"]
+        handle_z = piece[2, 3] - a.env.piece_half_height + PIECE_HEIGHT + HANDLE_HEIGHT / 2
+        rot = se3.axisangle_to_mat(np.array([0.0, 0.0, _square_yaw_error(_yaw(piece), 0.0)])) @ frames.TOP_DOWN_ROT
+        grasp = se3.make_pose(np.array([piece[0, 3], piece[1, 3], handle_z - TCP_BELOW_HANDLE]), rot)
+        above = grasp.copy()
+        above[2, 3] = max(up[2, 3], grasp[2, 3] + 0.05)
+        yield from self._move(above, self._u(self.cfg.free_speed), OPEN)
+        yield from self._move(grasp, self._u(self.cfg.descend_speed), OPEN, wobble=0.0)
+        yield from self._settle(grasp, OPEN)
+        yield from self._gripper_to(grasp, CLOSE, 12, 14)
+
+    def _recover(self) -> Iterator[tuple[np.ndarray, float]]:
+        self.phase = "recover"
+        if not self.adapter.contacts().held:
+            yield from self._regrasp()
+        yield from self._lift_clear(CLOSE)
+
+    # ------------------------------------------------------------------ script
+    def _run(self, recover: bool) -> Iterator[tuple[np.ndarray, float]]:
+        cfg, a = self.cfg, self.adapter
+        if recover:
+            yield from self._recover()
+        self.phase = "approach"
+        tcp_T_piece = se3.pose_inv(a.eef_pose()) @ a.object_poses()["piece"]
+        rec = self._receptacle()
+        aim = np.clip(self.rng.normal(0.0, cfg.aim_noise, size=2), -2.5 * cfg.aim_noise, 2.5 * cfg.aim_noise)
+        yaw = float(np.clip(self.rng.normal(0.0, cfg.yaw_noise), -2.5 * cfg.yaw_noise, 2.5 * cfg.yaw_noise))
+        piece_yaw = _yaw(a.object_poses()["piece"])
+        yaw += piece_yaw + _square_yaw_error(_yaw(rec), piece_yaw)  # nearest yaw that squares piece and opening
+        rim = WALL_HEIGHT
+        above = self._tcp_for_piece(self._piece_target(rec, rim + self._u(cfg.clearance), aim, yaw), tcp_T_piece)
+        here = a.eef_pose()
+        above[2, 3] = max(above[2, 3], here[2, 3]) if recover else above[2, 3]
+        yield from self._move(above, self._u(cfg.free_speed), CLOSE)
+        yield from self._maybe_pause(above, CLOSE)
+        self.phase = "descend"
+        entry = self._tcp_for_piece(self._piece_target(rec, rim + cfg.entry_height, aim, yaw), tcp_T_piece)
+        yield from self._move(entry, self._u(cfg.descend_speed), CLOSE, wobble=cfg.wobble / 2)
+        yield from self._settle(entry, CLOSE)
+        yield from self._maybe_pause(entry, CLOSE)
+        self.phase = "insert"
+        seated = self._tcp_for_piece(self._piece_target(rec, cfg.insert_depth, aim, yaw), tcp_T_piece)
+        yield from self._move(seated, self._u(cfg.insert_speed), CLOSE, wobble=0.0)
+        yield from self._settle(seated, CLOSE)
+        self.phase = "release"
+        yield from self._gripper_to(seated, OPEN, cfg.release_steps, cfg.release_steps + 3)
+        self.phase = "back_off"
+        clear = seated.copy()
+        clear[2, 3] += cfg.back_off
+        yield from self._move(clear, self._u(cfg.lift_speed), OPEN, wobble=0.0)
+        self.phase = "hold"
+        while True:
+            yield clear, OPEN
+
+
+def _yaw(pose: np.ndarray) -> float:
+    return float(np.arctan2(pose[1, 0], pose[0, 0]))
+
+
+def _square_yaw_error(target_yaw: float, yaw: float) -> float:
+    """``target_yaw - yaw`` modulo the square's 90° symmetry, in [-45°, 45°) [rad]."""
+    return float((target_yaw - yaw + np.pi / 4) % (np.pi / 2) - np.pi / 4)
