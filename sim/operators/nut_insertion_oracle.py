@@ -1,0 +1,264 @@
+"""Scripted oracle of Nut Insertion: stands in for a human teleoperator (label ``scripted_oracle``).
+
+The nut starts in the hand. The oracle moves like a person with a SpaceMouse (carrot target at a bounded peak
+speed with smooth ramps, a slight wobble in free space, small aiming errors, short hesitations — never a
+teleport): carry the nut above the peg (hole 3-5 cm above the peg's top), settle, lower it to just over the peg's
+top, insert slowly until the nut is ~1 cm above the table, release, and back off upward. Targets are TCP poses
+computed from the wanted nut pose and the nut's measured in-hand offset (the in-hand nut pose is observed
+uncorrupted); the peg comes from the true pose (``pose_source="true"``) or the corrupted belief
+(``"observed"``: a baseline that cannot recover).
+
+Intervention mode: :meth:`NutInsertionOracle.judge` takes over once a mistake is evident — the adapter's
+contact-based detector fires (nut on the peg's top or edge, nut on the table beside the peg, gripper on the peg
+or table, nut dropped), the nut's bottom passes below the peg's top while its hole is off the peg, or the policy
+stalls. :meth:`NutInsertionOracle.take_over` then recovers from the current state: with the nut still in the hand
+it lifts the nut clear of the peg, re-aims over the TRUE peg and inserts; with the nut dropped it opens, grasps the
+nut's handle again where it lies, lifts it and inserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from imgen_core import frames, se3
+from imgen_core.keys import OPERATOR_SCRIPTED
+from sim.operators.motion import segment
+from sim.tasks.nut_insertion_env import TCP_T_NUT_Z
+
+OPEN, CLOSE = -1.0, 1.0
+
+
+@dataclass(frozen=True)
+class NutOracleConfig:
+    """Motion style of the Nut Insertion oracle (lengths in metres, speeds are peak speeds in m/s)."""
+
+    free_speed: tuple[float, float] = (0.08, 0.10)
+    descend_speed: tuple[float, float] = (0.05, 0.07)
+    insert_speed: tuple[float, float] = (0.03, 0.04)
+    clearance: tuple[float, float] = (0.03, 0.05)  # nut bottom above the peg top before descending
+    pre_insert: float = 0.008  # nut bottom above the peg top where the slow insertion starts
+    release_height: float = 0.01  # nut bottom above the table (peg base) when the gripper opens
+    aim_noise: float = 0.001  # std of the xy aiming error (clipped at 2.5 std); clearance is 3.75 mm per side
+    yaw_noise: float = np.deg2rad(2.0)
+    wobble: float = 0.002
+    pause_prob: float = 0.35
+    pause_steps: tuple[int, int] = (2, 6)
+    converge_tol: float = 0.0015
+    max_settle: int = 25
+    open_steps: int = 10
+    retreat: float = 0.06
+    takeover_stall_steps: int = 200  # policy steps without success before the oracle takes over anyway
+
+
+class NutInsertionOracle:
+    """Scripted stand-in for a human operator of Nut Insertion.
+
+    Args:
+        adapter: a :class:`~sim.tasks.nut_insertion.NutInsertionAdapter`.
+        config: motion style.
+        pose_source: ``"true"`` (oracle) or ``"observed"`` (acts on the corrupted peg belief; no recovery).
+    """
+
+    label = OPERATOR_SCRIPTED
+    realtime = False
+
+    def __init__(self, adapter: Any, config: NutOracleConfig | None = None, pose_source: str = "true") -> None:
+        if pose_source not in ("true", "observed"):
+            raise ValueError(f"pose_source={pose_source!r}; choose 'true' or 'observed'")
+        self.adapter = adapter
+        self.cfg = config or NutOracleConfig()
+        self.pose_source = pose_source
+        self.rng = np.random.default_rng(0)
+        self._script: Iterator[tuple[np.ndarray, float]] | None = None
+        self.carrot: np.ndarray | None = None
+        self.phase = "idle"
+
+    # ------------------------------------------------------------------ public
+    def reset(self, seed: int | None = None) -> None:
+        """Start a new episode (the oracle's own randomness is seeded by ``seed``)."""
+        self.rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else int(seed), 11]))
+        self._script = None
+        self.carrot = None
+        self.phase = "idle"
+
+    def take_over(self) -> None:
+        """Start controlling from the current state (recover first: lift clear, or re-grasp a dropped nut)."""
+        self._script = self._run(recover=True)
+
+    def act(self) -> tuple[np.ndarray, np.ndarray]:
+        """Next ``(action (7,), target_pose (4,4))``; starts the insertion script on the first call."""
+        if self._script is None:
+            self._script = self._run(recover=False)
+        target, gripper = next(self._script)
+        self.carrot = target
+        action = np.asarray(self.adapter.target_pose_to_action(target, gripper), dtype=np.float64)
+        return action, self.adapter.action_to_target_pose(action)
+
+    def wants_hand_back(self) -> bool:
+        """The oracle finishes the task itself once it has taken over."""
+        return False
+
+    def aborted(self) -> bool:
+        return False
+
+    def judge(self, policy_steps: int) -> str | None:
+        """Reason to take over from a policy now, or ``None`` (intervention mode)."""
+        a = self.adapter
+        reason = a.mistake()
+        if reason:
+            return reason
+        if a.is_success():
+            return None
+        off = a.nut_peg_offset()
+        bottom = off[2] - a.nut_half_thickness  # nut bottom above the table
+        if bottom < a.env.peg_height - 0.002 and float(np.max(np.abs(off[:2]))) > a.clearance + 0.0015:
+            return "nut_below_peg_top_off_target"
+        if policy_steps >= self.cfg.takeover_stall_steps:
+            return "stalled"
+        return None
+
+    # ------------------------------------------------------------------ geometry
+    def _peg(self) -> np.ndarray:
+        a = self.adapter
+        poses = a.object_poses() if self.pose_source == "true" else a.observed_object_poses()
+        return poses["peg"]
+
+    def _peg_top_z(self, peg: np.ndarray) -> float:
+        return float(peg[2, 3] + self.adapter.env.peg_height / 2)
+
+    def _nut_in_tcp(self) -> np.ndarray:
+        """Measured nut centre in the TCP frame ``(3,)`` (the in-hand pose is observed uncorrupted)."""
+        a = self.adapter
+        return (se3.pose_inv(a.eef_pose()) @ a.object_poses()["nut"][:, 3])[:3]
+
+    def _tcp_for_nut(self, nut_xyz: np.ndarray, rot: np.ndarray, tcp_p_nut: np.ndarray) -> np.ndarray:
+        """TCP pose that puts the nut centre at ``nut_xyz`` with the hand at orientation ``rot``."""
+        return se3.make_pose(np.asarray(nut_xyz) - rot @ tcp_p_nut, rot)
+
+    def _u(self, lo_hi: tuple[float, float]) -> float:
+        return float(self.rng.uniform(*lo_hi))
+
+    def _hand_rot(self) -> np.ndarray:
+        yaw = float(np.clip(self.rng.normal(0.0, self.cfg.yaw_noise), -2.5 * self.cfg.yaw_noise,
+                            2.5 * self.cfg.yaw_noise))
+        return se3.axisangle_to_mat(np.array([0.0, 0.0, yaw])) @ frames.TOP_DOWN_ROT
+
+    # ------------------------------------------------------------------ motion primitives
+    def _maybe_pause(self, target: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
+        if self.rng.random() < self.cfg.pause_prob:
+            for _ in range(int(self.rng.integers(self.cfg.pause_steps[0], self.cfg.pause_steps[1] + 1))):
+                yield target, gripper
+
+    def _move(self, goal: np.ndarray, speed: float, gripper: float,
+              wobble: float | None = None) -> Iterator[tuple[np.ndarray, float]]:
+        start = self.carrot if self.carrot is not None else self.adapter.eef_pose()
+        for t in segment(start, goal, speed, noise=self.cfg.wobble if wobble is None else wobble, rng=self.rng):
+            self.carrot = t
+            yield t, gripper
+
+    def _settle(self, goal: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
+        for _ in range(self.cfg.max_settle):
+            if np.linalg.norm(self.adapter.eef_pose()[:3, 3] - goal[:3, 3]) < self.cfg.converge_tol:
+                return
+            yield goal, gripper
+
+    def _hold(self, steps: int, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
+        here = self.carrot if self.carrot is not None else self.adapter.eef_pose()
+        for _ in range(steps):
+            yield here, gripper
+
+    # ------------------------------------------------------------------ recovery
+    def _holding(self) -> bool:
+        a = self.adapter
+        return a.nut_in_hand() and a.last_gripper_command > 0
+
+    def _lift_clear(self) -> Iterator[tuple[np.ndarray, float]]:
+        """Nut in hand: rise straight up until the nut's bottom clears the true peg top."""
+        self.phase = "recover"
+        a = self.adapter
+        here = a.eef_pose()
+        self.carrot = here
+        yield from self._maybe_pause(here, CLOSE)
+        peg = a.object_poses()["peg"]
+        nut_bottom = a.object_poses()["nut"][2, 3] - a.nut_half_thickness
+        up = self._peg_top_z(peg) + self._u(self.cfg.clearance) - nut_bottom
+        goal = here.copy()
+        goal[:3, :3] = self._hand_rot()
+        goal[2, 3] += max(up, 0.02)
+        yield from self._move(goal, self._u(self.cfg.descend_speed), CLOSE, wobble=0.0)
+
+    def _regrasp(self) -> Iterator[tuple[np.ndarray, float]]:
+        """Nut dropped: open, rise, grasp the handle where the nut lies, lift it clear of the peg."""
+        self.phase = "regrasp"
+        a, cfg = self.adapter, self.cfg
+        here = a.eef_pose()
+        self.carrot = here
+        for k in range(cfg.open_steps + 5):
+            if k >= 6 and a.robot.gripper_width() > 0.075:
+                break
+            yield here, OPEN
+        nut = a.object_poses()["nut"]
+        yaw = float(np.arctan2(nut[1, 0], nut[0, 0]))  # handle direction (nut +x) in the base xy plane
+        hand_yaw = (yaw - np.pi + np.pi / 2) % np.pi - np.pi / 2  # gripper is symmetric under a half turn
+        rot = se3.axisangle_to_mat(np.array([0.0, 0.0, hand_yaw])) @ frames.TOP_DOWN_ROT
+        grip_pt = (nut @ np.array([a.env.grip_offset, 0.0, 0.0, 1.0]))[:3]
+        grasp_z = max(grip_pt[2] - TCP_T_NUT_Z, a.table_height + 0.006)
+        grasp = se3.make_pose(np.array([grip_pt[0], grip_pt[1], grasp_z]), rot)
+        above = grasp.copy()
+        above[2, 3] = max(here[2, 3], grasp_z + 0.06, self._peg_top_z(a.object_poses()["peg"]) + 0.05)
+        rise = here.copy()
+        rise[2, 3] = above[2, 3]
+        yield from self._move(rise, self._u(cfg.descend_speed), OPEN, wobble=0.0)
+        yield from self._move(above, self._u(cfg.free_speed), OPEN)
+        yield from self._move(grasp, self._u(cfg.descend_speed), OPEN, wobble=0.0)
+        yield from self._settle(grasp, OPEN)
+        for _ in range(cfg.open_steps + 2):
+            yield grasp, CLOSE
+        yield from self._move(above, self._u(cfg.descend_speed), CLOSE, wobble=0.0)
+
+    # ------------------------------------------------------------------ script
+    def _run(self, recover: bool) -> Iterator[tuple[np.ndarray, float]]:
+        cfg = self.cfg
+        a = self.adapter
+        if recover:
+            if self._holding():
+                yield from self._lift_clear()
+            else:
+                yield from self._regrasp()
+        self.phase = "approach"
+        peg = self._peg()
+        top = self._peg_top_z(peg)
+        base_z = float(peg[2, 3] - a.env.peg_height / 2)
+        half = a.nut_half_thickness
+        aim = np.clip(self.rng.normal(0.0, cfg.aim_noise, size=2), -2.5 * cfg.aim_noise, 2.5 * cfg.aim_noise)
+        xy = peg[:2, 3] + aim
+        rot = self._hand_rot()
+        tcp_p_nut = self._nut_in_tcp()
+        above = self._tcp_for_nut(np.array([*xy, top + half + self._u(cfg.clearance)]), rot, tcp_p_nut)
+        yield from self._move(above, self._u(cfg.free_speed), CLOSE)
+        yield from self._settle(above, CLOSE)
+        yield from self._maybe_pause(above, CLOSE)
+        self.phase = "descend"
+        tcp_p_nut = self._nut_in_tcp()
+        pre = self._tcp_for_nut(np.array([*xy, top + half + cfg.pre_insert]), rot, tcp_p_nut)
+        yield from self._move(pre, self._u(cfg.descend_speed), CLOSE, wobble=0.0)
+        yield from self._settle(pre, CLOSE)
+        self.phase = "insert"
+        release = self._tcp_for_nut(np.array([*xy, base_z + half + cfg.release_height]), rot, tcp_p_nut)
+        yield from self._move(release, self._u(cfg.insert_speed), CLOSE, wobble=0.0)
+        yield from self._settle(release, CLOSE)
+        yield from self._maybe_pause(release, CLOSE)
+        self.phase = "release"
+        for _ in range(cfg.open_steps + int(self.rng.integers(1, 4))):
+            yield release, OPEN
+        self.phase = "retreat"
+        back = release.copy()
+        back[2, 3] += cfg.retreat
+        yield from self._move(back, self._u(cfg.descend_speed), OPEN, wobble=0.0)
+        self.phase = "hold"
+        while True:
+            yield back, OPEN
