@@ -34,11 +34,11 @@ OPEN, CLOSE = -1.0, 1.0
 class NutOracleConfig:
     """Motion style of the oracle (lengths in metres, speeds are peak speeds in m/s, angles in radians)."""
 
-    free_speed: tuple[float, float] = (0.08, 0.10)
+    free_speed: tuple[float, float] = (0.09, 0.12)
     descend_speed: tuple[float, float] = (0.05, 0.07)
     lift_speed: tuple[float, float] = (0.05, 0.07)
-    carry_speed: tuple[float, float] = (0.07, 0.09)
-    place_speed: tuple[float, float] = (0.03, 0.045)
+    carry_speed: tuple[float, float] = (0.09, 0.11)
+    place_speed: tuple[float, float] = (0.035, 0.05)
     clearance: tuple[float, float] = (0.04, 0.06)  # TCP above the nut top before descending
     grasp_z: float = 0.002  # TCP relative to the nut centre at the grasp
     handle_x: float = HANDLE_CENTER_X  # grasp point along the nut's x axis
@@ -227,7 +227,7 @@ class NutPegAssemblyOracle:
         carry_z = peg_top + NUT_HALF_THICKNESS + self._u(cfg.carry_clearance)
         up = tcp.copy()
         up[2, 3] = max(tcp[2, 3], carry_z - lever[2])
-        yield from self._move(up, self._u(cfg.lift_speed), CLOSE, wobble=0.0)
+        yield from self._move(up, self._u(cfg.free_speed), CLOSE, wobble=0.0)
         # turn by delta about the vertical so that the nut's hole is square with the peg (mod pi/2), choosing the
         # turn that leaves the wrist closest to its top-down home yaw
         nut_yaw = _yaw(nut[:3, :3]) - _yaw(peg[:3, :3])
