@@ -39,7 +39,7 @@ class AssemblyOracleConfig:
     lift_speed: tuple[float, float] = (0.05, 0.07)
     clearance: tuple[float, float] = (0.03, 0.05)  # piece bottom above the rim before descending
     entry_height: float = 0.008  # piece bottom above the rim where the oracle aligns before inserting
-    insert_depth: float = 0.002  # piece bottom above the floor at the end of the insertion
+    insert_depth: float = -0.003  # piece bottom "above" the floor at the end of the insertion (presses lightly)
     aim_noise: float = 0.0012  # std of the xy aiming error (clipped at 2.5 std; clearance is 5 mm)
     yaw_noise: float = np.deg2rad(1.5)
     wobble: float = 0.002

@@ -333,7 +333,7 @@ class TwoPieceAssemblyAdapter:
         return {CONTACT_SIGNAL: self.contacts().piece_receptacle}
 
     def is_success(self) -> bool:
-        """Piece centre within the opening and its bottom within 1 cm of the receptacle floor."""
+        """Piece centre within the opening, its bottom within 1 cm of the floor, touching the receptacle."""
         return bool(self.env._check_success())
 
     def contacts(self) -> AssemblyContacts:

@@ -16,9 +16,10 @@ Both pieces are built from MuJoCo box primitives (robosuite ``CompositeObject``,
 The episode starts with the piece already grasped: at reset the handle is placed between the fingertips of
 the (noisy) home pose, the fingers are set closed on it and the gripper command is "closed".
 
-Success: the piece's centre is within the opening in xy (receptacle frame, ``|dx|, |dy| <= opening / 2``)
-and its bottom is within ``floor_tolerance`` (1 cm) of the receptacle floor (the walls are 2 cm high, so the
-piece is then inside the frame). The piece need not be released.
+Success: the piece sits in the receptacle: its centre is within the opening in xy (receptacle frame,
+``|dx|, |dy| <= opening / 2``), its bottom is within ``floor_tolerance`` (1 cm) of the receptacle floor (the
+walls are 2 cm high, so the piece is then inside the frame), and it touches the receptacle (resting on the
+floor or against a wall). The piece need not be released.
 
 Defining the class registers it with robosuite (``robosuite.make("ImgenTwoPieceAssembly", **env_kwargs)``).
 Randomness comes only from ``self.rng`` at reset time (robot joint noise, then the receptacle placement).
@@ -282,10 +283,22 @@ class ImgenTwoPieceAssembly(ManipulationEnv):
         rel = self.piece_in_receptacle()
         return float(rel[2] - self.piece_half_height - self.floor_above_origin)
 
+    def piece_touches_receptacle(self) -> bool:
+        """Some piece geom is in contact with some receptacle geom."""
+        d = self.sim.data._data
+        n = int(d.ncon)
+        if n == 0:
+            return False
+        g1, g2 = np.asarray(d.contact.geom1[:n]), np.asarray(d.contact.geom2[:n])
+        p1, p2 = np.isin(g1, self.piece_geom_ids), np.isin(g2, self.piece_geom_ids)
+        r1, r2 = np.isin(g1, self.receptacle_geom_ids), np.isin(g2, self.receptacle_geom_ids)
+        return bool(np.any((p1 & r2) | (p2 & r1)))
+
     def _check_success(self) -> bool:
         rel = self.piece_in_receptacle()
         inside = bool(np.all(np.abs(rel[:2]) <= self.opening / 2))
-        return inside and -0.005 <= self.piece_bottom_above_floor() <= self.floor_tolerance
+        low = -0.005 <= self.piece_bottom_above_floor() <= self.floor_tolerance
+        return inside and low and self.piece_touches_receptacle()
 
     def reward(self, action: Any = None) -> float:
         """Sparse: ``reward_scale`` on success, else 0."""
