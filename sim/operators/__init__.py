@@ -26,6 +26,7 @@ OPERATORS = (OPERATOR_SCRIPTED, "keyboard", "spacemouse")
 # task name -> (module, class) of its scripted oracle; every class takes ``(adapter, pose_source="true")``
 ORACLES: dict[str, tuple[str, str]] = {
     "block_grasp": ("sim.operators.oracle", "ScriptedOracle"),
+    "coffee": ("sim.operators.coffee_oracle", "CoffeeOracle"),
     "nut_insertion": ("sim.operators.nut_insertion_oracle", "NutInsertionOracle"),
     "nut_peg_assembly": ("sim.operators.nut_peg_assembly_oracle", "NutPegAssemblyOracle"),
     "two_piece_assembly": ("sim.operators.two_piece_assembly_oracle", "AssemblyOracle"),

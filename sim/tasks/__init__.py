@@ -14,6 +14,7 @@ from imgen_core.errors import ConfigError, check_choice
 # task name -> (module, adapter class)
 TASKS: dict[str, tuple[str, str]] = {
     "block_grasp": ("sim.tasks.block_grasp", "BlockGraspAdapter"),
+    "coffee": ("sim.tasks.coffee", "CoffeeAdapter"),
     "nut_insertion": ("sim.tasks.nut_insertion", "NutInsertionAdapter"),
     "nut_peg_assembly": ("sim.tasks.nut_peg_assembly", "NutPegAssemblyAdapter"),
     "two_piece_assembly": ("sim.tasks.two_piece_assembly", "TwoPieceAssemblyAdapter"),

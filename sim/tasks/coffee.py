@@ -1,0 +1,427 @@
+"""Coffee task adapter: :class:`imgen_core.task.TaskAdapter` over the robosuite env ``ImgenCoffee``.
+
+Everything crossing this boundary is in the robot **base** frame; "EE pose" is the TCP (``imgen_core.frames``).
+Objects: ``pod`` (the cylinder held in the gripper) and ``machine`` (frame on the table top below the holder
+centre, axes parallel to the base frame). The pod holder floor centre is ``machine_pos + (0, 0, 0.08)``
+(:meth:`CoffeeAdapter.holder_pose`). The episode's corruption (``coffee_radial``) shifts only the **machine**;
+the pod pose is observed as it is.
+
+Observation keys (float64): ``robot0_eef_pos (3)``, ``robot0_eef_quat (4, xyzw)``, ``robot0_gripper_width (1)``
+[m, finger to finger], ``pod_pos (3)``, ``pod_quat (4, xyzw)``, ``machine_pos (3)``, ``machine_quat (4, xyzw)``
+(as *observed*), and the contact-observability keys:
+
+* ``holder_contact_flag (1,)``: 1.0 from the first contact between a pod geom and a pod-holder geom (floor or
+  wall) on, else 0.0;
+* ``holder_contact_pos (3,)``: after that contact — ``partial``: the mean position of the contact points of that
+  first contact step (base frame, fixed from then on); ``full``: the true holder floor centre (base frame). Zeros
+  before the contact.
+
+With ``observability="none"`` both keys stay zero. With ``full`` the observed machine pose is the true pose from
+the first contact on; with ``partial`` the observed machine pose stays corrupted (only the contact keys inform).
+The first-contact latch is episode state, not MuJoCo state: ``reset_to(state)`` re-detects it only if the
+restored state itself has a pod-holder contact.
+
+Seeding: ``reset(seed)`` derives two independent streams from ``seed`` — scene (arm joint noise, machine
+placement) and corruption — so a seed fixes both, and the same seed gives the same scene under any corruption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from imgen_core import corruption as corruption_lib
+from imgen_core import frames, se3
+from imgen_core import keys as K
+from imgen_core.errors import ConfigError, SafetyError, check_choice
+from imgen_core.task import SubtaskSpec
+from sim import osc
+from sim.robot import PandaTwin
+from sim.tasks import coffee_env as E
+from sim.tasks.coffee_env import ENV_NAME, POD_HEIGHT, POD_RADIUS, default_controller_config
+
+TASK_NAME = "coffee"
+OBSERVABILITY = ("none", "full", "partial")
+OPEN_WIDTH = 0.08
+CONTACT_SIGNAL = "pod_holder_contact"
+OBS_CONTACT_FLAG = "holder_contact_flag"
+OBS_CONTACT_POS = "holder_contact_pos"
+DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
+HOLDER_SLACK = E.HOLDER_INNER_RADIUS - POD_RADIUS  # [m] the pod's free play inside the holder (5 mm)
+ALIGN_TOL = HOLDER_SLACK + 0.002  # [m] pod-centre xy error beyond which a holder contact is a misaligned one
+
+# mistake reasons (stable strings)
+POD_ON_RIM = "pod_on_rim"
+POD_MISALIGNED_CONTACT = "pod_misaligned_contact"
+POD_DROPPED = "pod_dropped_outside"
+GRIPPER_MACHINE = "gripper_machine_contact"
+REASONS = (POD_ON_RIM, POD_MISALIGNED_CONTACT, POD_DROPPED, GRIPPER_MACHINE)
+
+
+def _quat_xyzw(rot: np.ndarray) -> np.ndarray:
+    q = np.empty(4)
+    mujoco.mju_mat2Quat(q, np.ascontiguousarray(rot, dtype=np.float64).reshape(9))
+    return np.array([q[1], q[2], q[3], q[0]])
+
+
+def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
+    """JSON-able ``robosuite.make`` kwargs of the Coffee env (no rendering, no cameras by default)."""
+    kw: dict[str, Any] = {
+        "robots": "Panda", "controller_configs": default_controller_config(), "gripper_types": "default",
+        "initialization_noise": "default", "table_full_size": [0.8, 0.8, 0.05],
+        "table_friction": [1.0, 5e-3, 1e-4], "pod_density": 500.0, "pod_friction": [1.0, 5e-3, 1e-4],
+        "machine_x_range": [0.50, 0.60], "machine_y_range": [-0.05, 0.05], "use_camera_obs": False,
+        "use_object_obs": True, "has_renderer": False, "has_offscreen_renderer": False, "control_freq": 20,
+        "lite_physics": True, "horizon": 300, "ignore_done": True, "hard_reset": False, "reward_scale": 1.0,
+    }
+    kw.update(overrides)
+    return kw
+
+
+@dataclass(frozen=True)
+class PodContacts:
+    """What the pod and the gripper touch (one MuJoCo contact list)."""
+
+    left_pod: bool = False
+    right_pod: bool = False
+    pod_holder: bool = False  # pod vs holder floor/walls
+    pod_machine: bool = False  # pod vs any other machine geom (base, column, stem, arm)
+    pod_table: bool = False
+    gripper_machine: bool = False
+
+    @property
+    def held(self) -> bool:
+        """Both fingers touch the pod."""
+        return self.left_pod and self.right_pod
+
+
+class CoffeeAdapter:
+    """The Coffee twin behind the small :class:`~imgen_core.task.TaskAdapter` interface.
+
+    Args:
+        corruption: name in :data:`imgen_core.corruption.registry` (``coffee_radial`` for the paper's setting);
+            a new sample is drawn at every ``reset`` and applied to the machine pose.
+        observability: ``none``, ``full`` or ``partial`` (module docstring).
+        horizon: step budget of one episode (the env never terminates by itself); 300 = a ~130-step insertion
+            plus room for one mistake and its recovery.
+        **env_overrides: overrides of :func:`default_env_kwargs`.
+    """
+
+    name = TASK_NAME
+    object_names = ("pod", "machine")
+    subtasks = (SubtaskSpec("machine", None),)
+
+    def __init__(self, corruption: str = "none", observability: str = "none", horizon: int = 300,
+                 **env_overrides: Any) -> None:
+        import robosuite
+
+        import sim.tasks.coffee_env  # noqa: F401  (registers ENV_NAME)
+
+        check_choice("observability", observability, OBSERVABILITY)
+        if horizon < 1:
+            raise ConfigError(f"horizon={horizon} must be >= 1")
+        self.corruption_model = corruption_lib.get(corruption)
+        self.observability = observability
+        self.horizon = int(horizon)
+        self._env_kwargs = default_env_kwargs(**env_overrides)
+        self._env_kwargs["horizon"] = self.horizon
+        self.env = robosuite.make(ENV_NAME, **self._env_kwargs)
+        self.robot = PandaTwin(self.env)
+        self._corruption = corruption_lib.NO_CORRUPTION
+        self._bind_env()
+        self._begin_episode()
+
+    # ------------------------------------------------------------------ internals
+    def _bind_env(self) -> None:
+        env = self.env
+        if self.robot.sim is not env.sim:
+            self.robot.bind()
+        self._m, self._d = self.robot.model, self.robot.data
+        left, right = np.asarray(env.left_finger_geom_ids), np.asarray(env.right_finger_geom_ids)
+        holder = np.asarray(env.holder_geom_ids)
+        groups = {"left": left, "right": right, "gripper": np.asarray(env.gripper_geom_ids),
+                  "pod": np.asarray(env.pod_geom_ids), "holder": holder,
+                  "machine_other": np.setdiff1d(np.asarray(env.machine_geom_ids), holder),
+                  "machine": np.asarray(env.machine_geom_ids), "table": np.asarray(env.table_geom_ids)}
+        self._mask: dict[str, np.ndarray] = {}
+        for key, ids in groups.items():
+            mk = np.zeros(self._m.ngeom, dtype=bool)
+            mk[ids] = True
+            self._mask[key] = mk
+        self._pod_id = int(env.pod_body_id)
+        self._machine_id = int(env.machine_body_id)
+        self._gripper_model = env.robots[0].gripper["right"]
+        for name in list(env._observables):
+            env.modify_observable(name, "enabled", False)
+
+    def _begin_episode(self) -> None:
+        self._cache: dict[str, Any] = {}
+        self._contact_pos: np.ndarray | None = None  # mean first pod-holder contact position (base frame)
+        self._last_gripper_cmd = 1.0
+
+    def _invalidate(self) -> None:
+        self._cache.clear()
+
+    def _contact_arrays(self) -> tuple[np.ndarray, np.ndarray, int]:
+        d = self._d
+        n = int(d.ncon)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int32)
+            return empty, empty, 0
+        return np.asarray(d.contact.geom1[:n]), np.asarray(d.contact.geom2[:n]), n
+
+    def _pair_mask(self, g1: np.ndarray, g2: np.ndarray, a: str, b: str) -> np.ndarray:
+        ma, mb = self._mask[a], self._mask[b]
+        return (ma[g1] & mb[g2]) | (mb[g1] & ma[g2])
+
+    def _update_contact_latch(self) -> None:
+        """Latch the first pod-holder contact (always tracked; exposed according to ``observability``)."""
+        if self._contact_pos is not None:
+            return
+        g1, g2, n = self._contact_arrays()
+        if n == 0:
+            return
+        hit = self._pair_mask(g1, g2, "pod", "holder")
+        if hit.any():
+            world_p = np.asarray(self._d.contact.pos[:n])[hit].mean(axis=0)
+            self._contact_pos = (self.robot.base_T_world @ np.append(world_p, 1.0))[:3]
+
+    # ------------------------------------------------------------------ TaskAdapter
+    def reset(self, seed: int) -> dict[str, np.ndarray]:
+        """New scene and new corruption sample, both determined by ``seed``."""
+        scene_ss, corr_ss = np.random.SeedSequence(int(seed)).spawn(2)
+        self.env.rng = np.random.default_rng(scene_ss)
+        self.env.reset()
+        if self.robot.sim is not self.env.sim:
+            self._bind_env()
+        self._corruption = self.corruption_model.sample(np.random.default_rng(corr_ss))
+        self._begin_episode()
+        return self.observation()
+
+    def reset_to(self, state: np.ndarray) -> dict[str, np.ndarray]:
+        """Restore a flattened MuJoCo state ``[time, qpos, qvel]`` (the corruption sample is kept).
+
+        The gripper's incremental command is not MuJoCo state: it is inferred from the fingers (closed when
+        narrower than fully open and not opening — true of every episode start, where the pod is held).
+        """
+        state = np.asarray(state, dtype=np.float64).reshape(-1)
+        expected = 1 + self._m.nq + self._m.nv
+        if state.shape != (expected,):
+            raise ConfigError(f"state has {state.shape[0]} entries, this model needs {expected} (time, qpos, qvel)")
+        sim = self.env.sim
+        sim.reset()
+        sim.set_state_from_flattened(state)
+        sim.forward()
+        closed = self.robot.gripper_width() < OPEN_WIDTH - 0.005 and self.robot.gripper_width_rate() <= 1e-3
+        self._gripper_model.current_action = (E.GRIPPER_CLOSED_ACTION if closed else E.GRIPPER_OPEN_ACTION).copy()
+        self.env.robots[0].composite_controller.reset()
+        self.env.timestep = int(round(state[0] / self.env.control_timestep))
+        self.env.cur_time = float(state[0])
+        self._begin_episode()
+        self._last_gripper_cmd = 1.0 if closed else -1.0
+        self._update_contact_latch()
+        return self.observation()
+
+    def get_state(self) -> np.ndarray:
+        """Flattened MuJoCo state ``(1 + nq + nv,)``: time, qpos, qvel."""
+        d = self._d
+        return np.concatenate([[d.time], d.qpos, d.qvel])
+
+    def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
+        """One 20 Hz control step with a normalised 7-D action."""
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        if a.shape != (K.ACTION_DIM,):
+            raise SafetyError(f"action has shape {a.shape}, expected ({K.ACTION_DIM},)")
+        if not np.all(np.isfinite(a)):
+            raise SafetyError(f"action contains NaN/inf: {a.tolist()}")
+        self.env.step(a)
+        mujoco.mj_kinematics(self._m, self._d)  # lite physics leaves body poses one substep behind qpos
+        self._invalidate()
+        self._last_gripper_cmd = float(a[6])
+        self._update_contact_latch()
+        return self.observation()
+
+    def contact_revealed(self) -> bool:
+        """The first pod-holder contact happened and ``observability`` exposes it."""
+        return self.observability != "none" and self._contact_pos is not None
+
+    def observation(self) -> dict[str, np.ndarray]:
+        """Policy observation (see module docstring)."""
+        obs = self._cache.get("obs")
+        if obs is None:
+            ee = self.eef_pose()
+            seen = self.observed_object_poses()
+            obs = {K.OBS_EEF_POS: ee[:3, 3], K.OBS_EEF_QUAT: frames.eef_quat_for_policy(_quat_xyzw(ee[:3, :3])),
+                   K.OBS_GRIPPER_WIDTH: np.array([self.robot.gripper_width()])}
+            for name in self.object_names:
+                obs[K.obs_object_pos(name)] = seen[name][:3, 3]
+                obs[K.obs_object_quat(name)] = frames.object_quat_for_policy(_quat_xyzw(seen[name][:3, :3]))
+            flag, pos = np.zeros(1), np.zeros(3)
+            if self.contact_revealed():
+                flag[0] = 1.0
+                pos = self.holder_pose()[:3, 3] if self.observability == "full" else self._contact_pos.copy()
+            obs[OBS_CONTACT_FLAG], obs[OBS_CONTACT_POS] = flag, pos
+            self._cache["obs"] = obs
+        return {k: v.copy() for k, v in obs.items()}
+
+    def eef_pose(self) -> np.ndarray:
+        """``base_T_tcp`` ``(4,4)``."""
+        p = self._cache.get("eef")
+        if p is None:
+            p = self._cache["eef"] = self.robot.base_T_tcp()
+        return p.copy()
+
+    def object_poses(self) -> dict[str, np.ndarray]:
+        """True ``base_T_pod`` and ``base_T_machine``."""
+        p = self._cache.get("poses")
+        if p is None:
+            p = self._cache["poses"] = {"pod": self.robot.base_T_body(self._pod_id),
+                                        "machine": self.robot.base_T_body(self._machine_id)}
+        return {k: v.copy() for k, v in p.items()}
+
+    def observed_object_poses(self) -> dict[str, np.ndarray]:
+        """Poses as the robot believes them: the machine corrupted (true after a revealing contact, ``full``)."""
+        poses = self.object_poses()
+        if not (self.observability == "full" and self.contact_revealed()):
+            poses["machine"] = self._corruption.apply(poses["machine"])
+        return poses
+
+    def set_corruption(self, corruption: Any) -> None:
+        """Use ``corruption`` (a :class:`~imgen_core.corruption.CorruptionSample`, its dict, or None) from now on."""
+        if corruption is None:
+            corruption = corruption_lib.NO_CORRUPTION
+        elif isinstance(corruption, dict):
+            corruption = corruption_lib.CorruptionSample.from_dict(corruption)
+        elif not isinstance(corruption, corruption_lib.CorruptionSample):
+            raise ConfigError(f"set_corruption expects a CorruptionSample, dict or None, got {type(corruption)}")
+        self._corruption = corruption
+        self._invalidate()
+
+    @property
+    def last_gripper_command(self) -> float:
+        """The gripper command of the last step (+1 close, -1 open; closed at reset, inferred after ``reset_to``)."""
+        return self._last_gripper_cmd
+
+    @property
+    def corruption(self) -> corruption_lib.CorruptionSample:
+        """The current corruption sample."""
+        return self._corruption
+
+    def corruption_info(self) -> dict[str, Any]:
+        """JSON-able current corruption sample (stored in episode info)."""
+        return self._corruption.to_dict()
+
+    def target_pose_to_action(self, target_pose: np.ndarray, gripper: float) -> np.ndarray:
+        """Action ``(7,)`` whose OSC goal is ``target_pose`` (TCP, base frame), scaled down if out of range."""
+        r = self.robot
+        return osc.target_to_action(self.eef_pose(), np.asarray(target_pose, dtype=np.float64), r.tcp_T_site,
+                                    gripper, r.origin_R_base)
+
+    def action_to_target_pose(self, action: np.ndarray) -> np.ndarray:
+        """TCP target ``(4,4)`` the OSC aims at for ``action`` from the current state."""
+        r = self.robot
+        return osc.action_to_target(self.eef_pose(), action, r.tcp_T_site, r.origin_R_base)
+
+    def subtask_signals(self) -> dict[str, bool]:
+        """``pod_holder_contact``: the pod touches the holder now (informative; Coffee is a single subtask)."""
+        return {CONTACT_SIGNAL: self.contacts().pod_holder}
+
+    def is_success(self) -> bool:
+        """Pod inside the holder (xy within the inner radius, bottom near the floor, upright) and released."""
+        return bool(self.env._check_success())
+
+    def contacts(self) -> PodContacts:
+        """Summary of the pod's and the gripper's contacts."""
+        c = self._cache.get("contacts")
+        if c is None:
+            g1, g2, n = self._contact_arrays()
+            if n == 0:
+                c = PodContacts()
+            else:
+                def any_(a: str, b: str) -> bool:
+                    return bool(self._pair_mask(g1, g2, a, b).any())
+
+                c = PodContacts(left_pod=any_("left", "pod"), right_pod=any_("right", "pod"),
+                                pod_holder=any_("pod", "holder"), pod_machine=any_("pod", "machine_other"),
+                                pod_table=any_("pod", "table"), gripper_machine=any_("gripper", "machine"))
+            self._cache["contacts"] = c
+        return c
+
+    def holder_pose(self, observed: bool = False) -> np.ndarray:
+        """``base_T_holder`` ``(4,4)``: the holder floor centre (true, or as observed)."""
+        machine = (self.observed_object_poses() if observed else self.object_poses())["machine"]
+        return machine @ se3.make_pose(np.array([0.0, 0.0, E.HOLDER_FLOOR_Z]), np.eye(3))
+
+    def pod_holder_offset(self) -> tuple[float, float]:
+        """True pod-centre xy distance from the holder axis and pod-bottom height above the holder floor [m]."""
+        pod, holder = self.object_poses()["pod"], self.holder_pose()
+        bottom = pod[2, 3] - POD_HEIGHT / 2 * pod[2, 2]
+        return float(np.linalg.norm(pod[:2, 3] - holder[:2, 3])), float(bottom - holder[2, 3])
+
+    def mistake(self) -> str | None:
+        """Mistake detector (true state): a short reason, or ``None``.
+
+        * ``pod_on_rim``: the pod touches the holder while off its axis by more than the 5 mm play (+2 mm), with
+          its bottom at the rim's height (it rests or presses on the wall tops);
+        * ``pod_misaligned_contact``: the pod touches the holder off-axis below the rim (outside of a wall), or
+          touches another part of the machine;
+        * ``pod_dropped_outside``: no finger touches the pod and its bottom is below the holder floor (it fell
+          beside the holder);
+        * ``gripper_machine_contact``: a gripper geom touches the machine.
+        """
+        if self.is_success():
+            return None
+        c = self.contacts()
+        err, bottom = self.pod_holder_offset()
+        if c.pod_holder and err > ALIGN_TOL:
+            return POD_ON_RIM if bottom > E.HOLDER_WALL_HEIGHT - 0.004 else POD_MISALIGNED_CONTACT
+        if c.pod_machine:
+            return POD_MISALIGNED_CONTACT
+        if not (c.left_pod or c.right_pod) and bottom < -0.005:
+            return POD_DROPPED
+        if c.gripper_machine:
+            return GRIPPER_MACHINE
+        return None
+
+    def env_args(self) -> dict[str, Any]:
+        """robomimic ``env_args``: ``robosuite.make(env_name, **env_kwargs)`` rebuilds the env (+ ``imgen`` entry)."""
+        kwargs = dict(self._env_kwargs)
+        kwargs.update(DISPLAY_DEFAULTS)
+        return {"env_name": ENV_NAME, "type": 1, "env_kwargs": kwargs,
+                "imgen": {"task": TASK_NAME, "corruption": self.corruption_model.name,
+                          "observability": self.observability, "horizon": self.horizon}}
+
+    # ------------------------------------------------------------------ extras
+    def set_object_pose(self, name: str, base_T_obj: np.ndarray) -> None:
+        """Teleport an object to ``base_T_obj`` and recompute kinematics and contacts (test states, what-ifs).
+
+        ``pod``: full pose (free joint). ``machine``: only x and y are used (slide joints; height and yaw fixed).
+        """
+        check_choice("object", name, self.object_names)
+        world = self.robot.world_T_base @ np.asarray(base_T_obj, dtype=np.float64)
+        if name == "pod":
+            q = np.empty(4)
+            mujoco.mju_mat2Quat(q, np.ascontiguousarray(world[:3, :3]).reshape(9))
+            a = int(self.env.pod_joint_qpos_addr)
+            self._d.qpos[a:a + 7] = np.concatenate([world[:3, 3], q])
+        else:
+            addr = np.asarray(self.env.machine_qpos_addr)
+            now = self._d.xpos[self._machine_id][:2]
+            self._d.qpos[addr] += world[:2, 3] - now
+        mujoco.mj_forward(self._m, self._d)
+        self._invalidate()
+        self._update_contact_latch()
+
+    @property
+    def holder_geometry(self) -> dict[str, float]:
+        """Holder dimensions [m]: inner radius, wall thickness and height, floor height above the table."""
+        return {"inner_radius": E.HOLDER_INNER_RADIUS, "wall_thickness": E.HOLDER_WALL_THICKNESS,
+                "wall_height": E.HOLDER_WALL_HEIGHT, "floor_z": E.HOLDER_FLOOR_Z, "pod_radius": POD_RADIUS,
+                "pod_height": POD_HEIGHT}
+
+    def close(self) -> None:
+        """Release the simulator (and any renderer)."""
+        self.env.close()
