@@ -119,7 +119,7 @@ class AssemblyOracle:
         misaligned = a.misalignment() > a.clearance + 0.001
         if misaligned and a.env.piece_bottom_above_floor() < WALL_HEIGHT and np.all(np.abs(off[:2]) < 0.06):
             return "piece_below_rim_misaligned"
-        if a.last_gripper_command < 0 and not a.contacts().held:
+        if a.last_gripper_command < 0 and not a.contacts().held and misaligned:
             return "released_off_target"
         if policy_steps >= self.cfg.takeover_stall_steps:
             return "stalled"

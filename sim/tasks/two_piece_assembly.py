@@ -58,8 +58,9 @@ PIECE_TABLE = "piece_table_contact"
 PIECE_ON_RIM = "piece_on_rim"
 MISALIGNED = "piece_misaligned_contact"
 GRIPPER_HIT = "gripper_receptacle_contact"
+PIECE_TILTED = "piece_tilted"
 GRIPPER_TABLE = "gripper_table_contact"
-REASONS = (PIECE_TABLE, PIECE_ON_RIM, MISALIGNED, GRIPPER_HIT, GRIPPER_TABLE)
+REASONS = (PIECE_TABLE, PIECE_ON_RIM, MISALIGNED, PIECE_TILTED, GRIPPER_HIT, GRIPPER_TABLE)
 
 
 def _quat_xyzw(rot: np.ndarray) -> np.ndarray:
@@ -75,7 +76,8 @@ def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
         "robots": "Panda", "controller_configs": default_controller_config(), "gripper_types": "default",
         "initialization_noise": "default", "table_full_size": [0.8, 0.8, 0.05],
         "table_friction": [1.0, 5e-3, 1e-4], "opening": tpa_env.OPENING, "receptacle_x_range": [0.50, 0.60],
-        "receptacle_y_range": [-0.05, 0.05], "floor_tolerance": 0.01, "use_camera_obs": False,
+        "receptacle_y_range": [-0.05, 0.05], "floor_tolerance": 0.01,
+        "max_tilt": float(np.deg2rad(10.0)), "use_camera_obs": False,
         "use_object_obs": True, "has_renderer": False, "has_offscreen_renderer": False, "control_freq": 20,
         "lite_physics": True, "horizon": 300, "ignore_done": True, "hard_reset": False, "reward_scale": 1.0,
     }
@@ -333,7 +335,7 @@ class TwoPieceAssemblyAdapter:
         return {CONTACT_SIGNAL: self.contacts().piece_receptacle}
 
     def is_success(self) -> bool:
-        """Piece centre within the opening, its bottom within 1 cm of the floor, touching the receptacle."""
+        """Piece centre within the opening, bottom within 1 cm of the floor, tilt <= 10°, touching the receptacle."""
         return bool(self.env._check_success())
 
     def contacts(self) -> AssemblyContacts:
@@ -375,7 +377,8 @@ class TwoPieceAssemblyAdapter:
         Rules, in order: the piece touches the table (set down outside the receptacle); the piece rests on a
         wall's top (touches a wall with its bottom less than 3 mm below the rim); the piece touches the receptacle
         while misaligned (its centre more than the clearance + 1 mm off the opening's centre, so it cannot go in);
-        a gripper geom touches the receptacle; a gripper geom touches the table.
+        the piece is tilted by more than the success threshold (forced against the receptacle, it turned in the
+        grasp or jammed askew); a gripper geom touches the receptacle; a gripper geom touches the table.
         """
         if self.is_success():
             return None
@@ -386,6 +389,8 @@ class TwoPieceAssemblyAdapter:
             return PIECE_ON_RIM
         if c.piece_receptacle and self.misalignment() > self.clearance + 0.001:
             return MISALIGNED
+        if self.env.piece_tilt() > self.env.max_tilt:
+            return PIECE_TILTED
         if c.gripper_receptacle:
             return GRIPPER_HIT
         if c.gripper_table:

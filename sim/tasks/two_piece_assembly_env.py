@@ -18,8 +18,9 @@ the (noisy) home pose, the fingers are set closed on it and the gripper command 
 
 Success: the piece sits in the receptacle: its centre is within the opening in xy (receptacle frame,
 ``|dx|, |dy| <= opening / 2``), its bottom is within ``floor_tolerance`` (1 cm) of the receptacle floor (the
-walls are 2 cm high, so the piece is then inside the frame), and it touches the receptacle (resting on the
-floor or against a wall). The piece need not be released.
+walls are 2 cm high, so the piece is then inside the frame), it is tilted by at most ``max_tilt`` (10°: seated,
+not jammed in askew) and it touches the receptacle (resting on the floor or against a wall). The piece need not
+be released.
 
 Defining the class registers it with robosuite (``robosuite.make("ImgenTwoPieceAssembly", **env_kwargs)``).
 Randomness comes only from ``self.rng`` at reset time (robot joint noise, then the receptacle placement).
@@ -95,6 +96,7 @@ class ImgenTwoPieceAssembly(ManipulationEnv):
         opening: side of the receptacle's opening [m] (piece side + 1 cm by default).
         receptacle_x_range, receptacle_y_range: placement region of the receptacle centre, **base** frame [m].
         floor_tolerance: success threshold of the piece bottom above the receptacle floor [m].
+        max_tilt: success threshold of the piece's tilt from upright [rad] (a seated piece sits flat).
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class ImgenTwoPieceAssembly(ManipulationEnv):
         receptacle_x_range: tuple[float, float] = (0.50, 0.60),
         receptacle_y_range: tuple[float, float] = (-0.05, 0.05),
         floor_tolerance: float = 0.01,
+        max_tilt: float = float(np.deg2rad(10.0)),
         use_camera_obs: bool = False,
         use_object_obs: bool = True,
         reward_scale: float | None = 1.0,
@@ -140,6 +143,7 @@ class ImgenTwoPieceAssembly(ManipulationEnv):
         self.receptacle_x_range = tuple(receptacle_x_range)
         self.receptacle_y_range = tuple(receptacle_y_range)
         self.floor_tolerance = float(floor_tolerance)
+        self.max_tilt = float(max_tilt)
         self.reward_scale = reward_scale
         self.use_object_obs = use_object_obs
         if controller_configs is None:
@@ -283,6 +287,13 @@ class ImgenTwoPieceAssembly(ManipulationEnv):
         rel = self.piece_in_receptacle()
         return float(rel[2] - self.piece_half_height - self.floor_above_origin)
 
+    def piece_tilt(self) -> float:
+        """Angle between the piece's z axis and the receptacle's [rad]."""
+        d = self.sim.data
+        zp = np.array(d.body_xmat[self.piece_body_id]).reshape(3, 3)[:, 2]
+        zr = np.array(d.body_xmat[self.receptacle_body_id]).reshape(3, 3)[:, 2]
+        return float(np.arccos(np.clip(zp @ zr, -1.0, 1.0)))
+
     def piece_touches_receptacle(self) -> bool:
         """Some piece geom is in contact with some receptacle geom."""
         d = self.sim.data._data
@@ -298,7 +309,7 @@ class ImgenTwoPieceAssembly(ManipulationEnv):
         rel = self.piece_in_receptacle()
         inside = bool(np.all(np.abs(rel[:2]) <= self.opening / 2))
         low = -0.005 <= self.piece_bottom_above_floor() <= self.floor_tolerance
-        return inside and low and self.piece_touches_receptacle()
+        return inside and low and self.piece_tilt() <= self.max_tilt and self.piece_touches_receptacle()
 
     def reward(self, action: Any = None) -> float:
         """Sparse: ``reward_scale`` on success, else 0."""

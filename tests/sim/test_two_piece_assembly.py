@@ -157,6 +157,11 @@ def test_mistake_detector_on_constructed_states(tpa):
     assert tpa.mistake() == "piece_table_contact"
     _piece_on(tpa, (0.001, -0.002, -tpa.env.rim_above_origin + tpa.env.floor_above_origin - 0.0005))
     assert tpa.is_success() and tpa.mistake() is None
+    askew = tpa.object_poses()["piece"]
+    askew[:3, :3] = se3.axisangle_to_mat(np.array([np.deg2rad(15.0), 0.0, 0.0]))
+    askew[2, 3] += 0.004
+    tpa.set_object_pose("piece", askew)  # turned in the grasp, jammed askew: inside, not seated
+    assert not tpa.is_success() and tpa.mistake() == "piece_tilted"
 
 
 @pytest.mark.slow
