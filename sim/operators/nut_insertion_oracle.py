@@ -27,7 +27,7 @@ import numpy as np
 from imgen_core import frames, se3
 from imgen_core.keys import OPERATOR_SCRIPTED
 from sim.operators.motion import segment
-from sim.tasks.nut_insertion_env import TCP_T_NUT_Z
+from sim.tasks.nut_insertion_env import tcp_T_nut
 
 OPEN, CLOSE = -1.0, 1.0
 
@@ -51,6 +51,8 @@ class NutOracleConfig:
     max_settle: int = 25
     open_steps: int = 10
     retreat: float = 0.06
+    max_grasp_tilt: float = np.deg2rad(60.0)  # a dropped nut tilted more than this is grasped top-down
+    max_tilt: float = np.deg2rad(35.0)  # largest hand tilt from top-down used to level a nut tilted in the hand
     takeover_stall_steps: int = 200  # policy steps without success before the oracle takes over anyway
 
 
@@ -142,10 +144,29 @@ class NutInsertionOracle:
     def _u(self, lo_hi: tuple[float, float]) -> float:
         return float(self.rng.uniform(*lo_hi))
 
+    def _yaw_error(self) -> float:
+        return float(np.clip(self.rng.normal(0.0, self.cfg.yaw_noise), -2.5 * self.cfg.yaw_noise,
+                             2.5 * self.cfg.yaw_noise))
+
     def _hand_rot(self) -> np.ndarray:
-        yaw = float(np.clip(self.rng.normal(0.0, self.cfg.yaw_noise), -2.5 * self.cfg.yaw_noise,
-                            2.5 * self.cfg.yaw_noise))
-        return se3.axisangle_to_mat(np.array([0.0, 0.0, yaw])) @ frames.TOP_DOWN_ROT
+        return se3.axisangle_to_mat(np.array([0.0, 0.0, self._yaw_error()])) @ frames.TOP_DOWN_ROT
+
+    def _level_hand_rot(self) -> np.ndarray:
+        """Hand orientation that levels the held nut with its sides along the peg's (square: modulo 90°).
+
+        Falls back to top-down (with the yaw error) when that would tilt the hand more than ``max_tilt``.
+        """
+        a = self.adapter
+        tcp_r_nut = a.eef_pose()[:3, :3].T @ a.object_poses()["nut"][:3, :3]
+        nut_r = a.object_poses()["nut"][:3, :3]
+        yaw = float(np.arctan2(nut_r[1, 0], nut_r[0, 0]))
+        peg_yaw = float(a.env.peg_yaw)
+        quarter = np.pi / 2
+        want = peg_yaw + quarter * round((yaw - peg_yaw) / quarter) + self._yaw_error()
+        rot = se3.axisangle_to_mat(np.array([0.0, 0.0, want])) @ tcp_r_nut.T
+        if np.arccos(np.clip(-rot[2, 2], -1.0, 1.0)) > self.cfg.max_tilt:
+            return self._hand_rot()
+        return rot
 
     # ------------------------------------------------------------------ motion primitives
     def _maybe_pause(self, target: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
@@ -186,10 +207,26 @@ class NutInsertionOracle:
         peg = a.object_poses()["peg"]
         nut_bottom = a.object_poses()["nut"][2, 3] - a.nut_half_thickness
         up = self._peg_top_z(peg) + self._u(self.cfg.clearance) - nut_bottom
-        goal = here.copy()
-        goal[:3, :3] = self._hand_rot()
+        goal = here.copy()  # straight up, orientation kept (the approach levels the nut)
         goal[2, 3] += max(up, 0.02)
         yield from self._move(goal, self._u(self.cfg.descend_speed), CLOSE, wobble=0.0)
+
+    def _handle_grasp(self) -> np.ndarray:
+        """TCP pose ``(4,4)`` grasping the handle of the nut where it lies (as in the episode's start grasp).
+
+        The hand follows the nut's tilt up to ``max_grasp_tilt`` (beyond: top-down, matching only the yaw), and
+        takes the half turn about its approach axis that keeps the wrist nearer its home yaw.
+        """
+        a = self.adapter
+        nut = a.object_poses()["nut"]
+        grasp = nut @ se3.pose_inv(tcp_T_nut(a.env.grip_offset))
+        if np.arccos(np.clip(nut[2, 2], -1.0, 1.0)) > self.cfg.max_grasp_tilt:
+            yaw = float(np.arctan2(nut[1, 0], nut[0, 0])) - np.pi
+            grasp[:3, :3] = se3.axisangle_to_mat(np.array([0.0, 0.0, yaw])) @ frames.TOP_DOWN_ROT
+        if grasp[0, 0] < 0:  # the parallel gripper is symmetric under a half turn about its approach axis
+            grasp[:3, :3] = grasp[:3, :3] @ np.diag([-1.0, -1.0, 1.0])
+        grasp[2, 3] = max(grasp[2, 3], a.table_height + 0.006)
+        return grasp
 
     def _regrasp(self) -> Iterator[tuple[np.ndarray, float]]:
         """Nut dropped: open, rise, grasp the handle where the nut lies, lift it clear of the peg."""
@@ -201,24 +238,19 @@ class NutInsertionOracle:
             if k >= 6 and a.robot.gripper_width() > 0.075:
                 break
             yield here, OPEN
-        nut = a.object_poses()["nut"]
-        yaw = float(np.arctan2(nut[1, 0], nut[0, 0]))  # handle direction (nut +x) in the base xy plane
-        hand_yaw = (yaw - np.pi + np.pi / 2) % np.pi - np.pi / 2  # gripper is symmetric under a half turn
-        rot = se3.axisangle_to_mat(np.array([0.0, 0.0, hand_yaw])) @ frames.TOP_DOWN_ROT
-        grip_pt = (nut @ np.array([a.env.grip_offset, 0.0, 0.0, 1.0]))[:3]
-        grasp_z = max(grip_pt[2] - TCP_T_NUT_Z, a.table_height + 0.006)
-        grasp = se3.make_pose(np.array([grip_pt[0], grip_pt[1], grasp_z]), rot)
-        above = grasp.copy()
-        above[2, 3] = max(here[2, 3], grasp_z + 0.06, self._peg_top_z(a.object_poses()["peg"]) + 0.05)
-        rise = here.copy()
-        rise[2, 3] = above[2, 3]
-        yield from self._move(rise, self._u(cfg.descend_speed), OPEN, wobble=0.0)
+        grasp = self._handle_grasp()
+        above = grasp @ se3.make_pose(np.array([0.0, 0.0, -0.05]), np.eye(3))  # backed off along the approach
+        above[2, 3] = max(above[2, 3], self._peg_top_z(a.object_poses()["peg"]) + 0.03)
+        if here[2, 3] < above[2, 3]:
+            rise = here.copy()
+            rise[2, 3] = above[2, 3]
+            yield from self._move(rise, self._u(cfg.descend_speed), OPEN, wobble=0.0)
         yield from self._move(above, self._u(cfg.free_speed), OPEN)
         yield from self._move(grasp, self._u(cfg.descend_speed), OPEN, wobble=0.0)
         yield from self._settle(grasp, OPEN)
         for _ in range(cfg.open_steps + 2):
             yield grasp, CLOSE
-        yield from self._move(above, self._u(cfg.descend_speed), CLOSE, wobble=0.0)
+        yield from self._lift_clear()
 
     # ------------------------------------------------------------------ script
     def _run(self, recover: bool) -> Iterator[tuple[np.ndarray, float]]:
@@ -236,7 +268,7 @@ class NutInsertionOracle:
         half = a.nut_half_thickness
         aim = np.clip(self.rng.normal(0.0, cfg.aim_noise, size=2), -2.5 * cfg.aim_noise, 2.5 * cfg.aim_noise)
         xy = peg[:2, 3] + aim
-        rot = self._hand_rot()
+        rot = self._level_hand_rot()
         tcp_p_nut = self._nut_in_tcp()
         above = self._tcp_for_nut(np.array([*xy, top + half + self._u(cfg.clearance)]), rot, tcp_p_nut)
         yield from self._move(above, self._u(cfg.free_speed), CLOSE)
