@@ -10,7 +10,7 @@ and random hesitations (``sim.operators.motion.segment``).
 ``pose_source="observed"`` aims at the holder of the *observed* (corrupted) machine pose and never recovers.
 
 Intervention mode: :meth:`CoffeeOracle.judge` takes over when the adapter's detector fires (pod on the rim,
-misaligned contact, pod dropped, gripper on the machine), when the pod goes below the rim off the holder axis,
+misaligned contact, pod dropped, arm or gripper on the machine), when the pod goes below the rim off the holder axis,
 when the gripper opens with the pod off the holder, or when the policy stalls. :meth:`CoffeeOracle.take_over`
 recovers from the current state: if the pod is still in the hand it lifts it clear of the rim, otherwise it opens,
 rises and re-grasps the pod where it lies (upright within 35°, two attempts; else it aborts), then re-aims at the TRUE

@@ -57,8 +57,8 @@ ALIGN_TOL = HOLDER_SLACK + 0.002  # [m] pod-centre xy error beyond which a holde
 POD_ON_RIM = "pod_on_rim"
 POD_MISALIGNED_CONTACT = "pod_misaligned_contact"
 POD_DROPPED = "pod_dropped_outside"
-GRIPPER_MACHINE = "gripper_machine_contact"
-REASONS = (POD_ON_RIM, POD_MISALIGNED_CONTACT, POD_DROPPED, GRIPPER_MACHINE)
+ROBOT_MACHINE = "robot_machine_contact"
+REASONS = (POD_ON_RIM, POD_MISALIGNED_CONTACT, POD_DROPPED, ROBOT_MACHINE)
 
 
 def _quat_xyzw(rot: np.ndarray) -> np.ndarray:
@@ -90,7 +90,7 @@ class PodContacts:
     pod_holder: bool = False  # pod vs holder floor/walls
     pod_machine: bool = False  # pod vs any other machine geom (base, column, stem, arm)
     pod_table: bool = False
-    gripper_machine: bool = False
+    robot_machine: bool = False  # any arm or gripper geom vs the machine
 
     @property
     def held(self) -> bool:
@@ -142,7 +142,7 @@ class CoffeeAdapter:
         self._m, self._d = self.robot.model, self.robot.data
         left, right = np.asarray(env.left_finger_geom_ids), np.asarray(env.right_finger_geom_ids)
         holder = np.asarray(env.holder_geom_ids)
-        groups = {"left": left, "right": right, "gripper": np.asarray(env.gripper_geom_ids),
+        groups = {"left": left, "right": right, "robot": np.asarray(env.robot_geom_ids),
                   "pod": np.asarray(env.pod_geom_ids), "holder": holder,
                   "machine_other": np.setdiff1d(np.asarray(env.machine_geom_ids), holder),
                   "machine": np.asarray(env.machine_geom_ids), "table": np.asarray(env.table_geom_ids)}
@@ -346,7 +346,7 @@ class CoffeeAdapter:
 
                 c = PodContacts(left_pod=any_("left", "pod"), right_pod=any_("right", "pod"),
                                 pod_holder=any_("pod", "holder"), pod_machine=any_("pod", "machine_other"),
-                                pod_table=any_("pod", "table"), gripper_machine=any_("gripper", "machine"))
+                                pod_table=any_("pod", "table"), robot_machine=any_("robot", "machine"))
             self._cache["contacts"] = c
         return c
 
@@ -370,7 +370,7 @@ class CoffeeAdapter:
           touches another part of the machine;
         * ``pod_dropped_outside``: no finger touches the pod and its bottom is below the holder floor (it fell
           beside the holder);
-        * ``gripper_machine_contact``: a gripper geom touches the machine.
+        * ``robot_machine_contact``: an arm or gripper geom touches the machine.
         """
         if self.is_success():
             return None
@@ -382,8 +382,8 @@ class CoffeeAdapter:
             return POD_MISALIGNED_CONTACT
         if not (c.left_pod or c.right_pod) and bottom < -0.005:
             return POD_DROPPED
-        if c.gripper_machine:
-            return GRIPPER_MACHINE
+        if c.robot_machine:
+            return ROBOT_MACHINE
         return None
 
     def env_args(self) -> dict[str, Any]:

@@ -6,7 +6,8 @@ frame, 20 Hz, lite physics) holds a coffee pod and must drop it into the pod hol
 Geometry (all MuJoCo primitives, built here). The **machine frame** has its origin on the table top right below
 the holder centre, z up, x pointing away from the robot (fixed yaw 0, axes parallel to the base frame):
 
-* base plate (box), a column behind the holder (box), a stem and an arm (boxes) carrying the holder;
+* base plate (box), a column behind the holder (box, its front face 7.5 cm behind the holder axis, its top
+  14 cm above the table), a stem and an arm (boxes) carrying the holder;
 * the **pod holder**: a cup open at the top — a floor disk (cylinder) whose top face is ``HOLDER_FLOOR_Z`` above
   the table, and a ring of ``HOLDER_SEGMENTS`` box walls ``HOLDER_WALL_HEIGHT`` tall around an inner radius
   ``HOLDER_INNER_RADIUS`` (inner diameter 1 cm larger than the pod). Holder centre = machine origin +
@@ -16,7 +17,7 @@ The **pod** is a cylinder (radius 2 cm, height 3 cm, free joint). At reset it is
 closed fingers (pod centre ``POD_IN_TCP_Z`` = 4 mm beyond the TCP along the TCP z axis, i.e. its bottom 1.9 cm
 below the fingertips) and the gripper command is fully closed.
 
-The machine sits on two slide joints (x, y; dry friction and damping make it hard to push), so its position is
+The machine sits on two slide joints (x, y; 200 N dry friction and damping make it hard to push), so its position is
 part of the MuJoCo state (``reset_to(state)`` restores it). At reset the holder centre is uniform in a
 10 cm x 10 cm region of the robot **base** frame: x in [0.50, 0.60] m, y in [-0.05, 0.05] m.
 
@@ -58,6 +59,7 @@ HOLDER_WALL_THICKNESS = 0.004  # [m]
 HOLDER_WALL_HEIGHT = 0.013  # [m] above the holder floor
 HOLDER_FLOOR_Z = 0.08  # [m] holder floor top above the table (machine frame z)
 HOLDER_SEGMENTS = 16
+COLUMN_HALF_HEIGHT = 0.062  # [m] the column top is 14 cm above the table (clear of the arm's wrist)
 MACHINE_GAP = 0.001  # [m] the machine floats this much above the table (it is held by its slide joints)
 NOMINAL_MACHINE_X = 0.55  # [m] base frame x of the slide joints' zero
 GRIPPER_OPEN_ACTION = np.array([1.0, -1.0])  # PandaGripper.current_action fully opened
@@ -78,7 +80,7 @@ def machine_geoms() -> list[tuple[str, str, list[float], list[float], list[float
     floor_half = 0.003
     geoms: list[tuple[str, str, list[float], list[float], list[float] | None]] = [
         ("base", "box", [0.10, 0.09, 0.008], [0.05, 0.0, g + 0.008], None),
-        ("column", "box", [0.04, 0.08, 0.11], [0.11, 0.0, g + 0.016 + 0.11], None),
+        ("column", "box", [0.04, 0.08, COLUMN_HALF_HEIGHT], [0.115, 0.0, g + 0.016 + COLUMN_HALF_HEIGHT], None),
         ("stem", "box", [0.015, 0.015, 0.0285], [0.0, 0.0, g + 0.016 + 0.0285], None),
         ("arm", "box", [0.035, 0.012, 0.006], [0.035, 0.0, HOLDER_FLOOR_Z - 2 * floor_half - 0.006], None),
         ("floor", "cylinder", [HOLDER_INNER_RADIUS + HOLDER_WALL_THICKNESS, floor_half],
@@ -102,7 +104,7 @@ def is_holder_geom(name: str) -> bool:
 class CoffeeMachineObject(CompositeObject):
     """The coffee machine from box/cylinder primitives, on x/y slide joints (yaw and height fixed)."""
 
-    def __init__(self, name: str = "machine", joint_damping: float = 200.0, joint_frictionloss: float = 60.0) -> None:
+    def __init__(self, name: str = "machine", joint_damping: float = 500.0, joint_frictionloss: float = 200.0) -> None:
         geoms = machine_geoms()
         joints = [{"name": f"slide_{ax}", "type": "slide", "axis": axis, "damping": str(joint_damping),
                    "frictionloss": str(joint_frictionloss), "armature": "1.0", "limited": "false"}
@@ -203,7 +205,7 @@ class ImgenCoffee(ManipulationEnv):
         self.pod = CylinderObject(name="pod", size=[POD_RADIUS, POD_HEIGHT / 2], density=self.pod_density,
                                   friction=list(self.pod_friction), rgba=[0.45, 0.25, 0.1, 1.0], rng=self.rng)
         self.machine = CoffeeMachineObject(name="machine")
-        # slide-joint zero: base-frame (NOMINAL_MACHINE_X, 0) on the table top (the base is at z = 0.912 - ...)
+        # slide-joint zero: base-frame (NOMINAL_MACHINE_X, 0), machine frame origin on the table top
         nominal = np.array([xpos[0] + NOMINAL_MACHINE_X, xpos[1], self.table_top_z])
         self.machine.get_obj().set("pos", array_to_string(nominal))
         self.model = ManipulationTask(mujoco_arena=arena, mujoco_robots=[r.robot_model for r in self.robots],
@@ -232,6 +234,7 @@ class ImgenCoffee(ManipulationEnv):
         self.left_finger_geom_ids = ids(gripper.important_geoms["left_finger"])
         self.right_finger_geom_ids = ids(gripper.important_geoms["right_finger"])
         self.gripper_geom_ids = ids(gripper.contact_geoms)
+        self.robot_geom_ids = np.concatenate([ids(self.robots[0].robot_model.contact_geoms), self.gripper_geom_ids])
         self.table_geom_ids = ids(["table_collision"])
         self.finger_qpos_addr = np.array(self.robots[0]._ref_gripper_joint_pos_indexes["right"])
 
