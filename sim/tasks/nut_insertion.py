@@ -66,13 +66,6 @@ NUT_DROPPED = "nut_dropped"
 MISTAKES = (NUT_ON_PEG_MISALIGNED, NUT_TABLE_BESIDE_PEG, GRIPPER_PEG, GRIPPER_TABLE, NUT_DROPPED)
 
 
-def _quat_xyzw(rot: np.ndarray) -> np.ndarray:
-    """Rotation matrix → unit quaternion xyzw (MuJoCo's C routine; sign fixed by the caller)."""
-    q = np.empty(4)
-    mujoco.mju_mat2Quat(q, np.ascontiguousarray(rot, dtype=np.float64).reshape(9))
-    return np.array([q[1], q[2], q[3], q[0]])
-
-
 def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
     """JSON-able ``robosuite.make`` kwargs of the Nut Insertion env (no rendering, no cameras by default)."""
     kw: dict[str, Any] = {
@@ -95,8 +88,8 @@ class NutInsertionAdapter:
         corruption: name in :data:`imgen_core.corruption.registry` (the paper's is ``peg``); a new sample is drawn
             at every ``reset`` and applied to the peg.
         observability: contact-revealed information (module docstring): ``none``, ``full`` or ``partial``.
-        horizon: step budget of one episode (the env never terminates); 300 = a ~130-step insertion plus room for
-            one mistake and its recovery.
+        horizon: step budget of one episode (the env never terminates); 300 = a ~90-step insertion plus room for
+            a mistake (~60-90 steps in) and its ~70-step recovery (a re-grasp of a dropped nut takes ~200).
         **env_overrides: overrides of :func:`default_env_kwargs` (e.g. ``has_offscreen_renderer=True``).
     """
 
@@ -248,12 +241,13 @@ class NutInsertionAdapter:
         if obs is None:
             ee = self.eef_pose()
             seen = self.observed_object_poses()
-            obs = {K.OBS_EEF_POS: ee[:3, 3], K.OBS_EEF_QUAT: frames.eef_quat_for_policy(_quat_xyzw(ee[:3, :3])),
+            quat = se3.mat_to_quat_xyzw
+            obs = {K.OBS_EEF_POS: ee[:3, 3], K.OBS_EEF_QUAT: frames.eef_quat_for_policy(quat(ee[:3, :3])),
                    K.OBS_GRIPPER_WIDTH: np.array([self.robot.gripper_width()])}
             for name in self.object_names:
                 obs[K.obs_object_pos(name)] = seen[name][:3, 3]
-            obs[K.obs_object_quat("nut")] = se3.quat_hemisphere(_quat_xyzw(seen["nut"][:3, :3]), NUT_QUAT_HEMISPHERE)
-            obs[K.obs_object_quat("peg")] = frames.object_quat_for_policy(_quat_xyzw(seen["peg"][:3, :3]))
+            obs[K.obs_object_quat("nut")] = se3.quat_hemisphere(quat(seen["nut"][:3, :3]), NUT_QUAT_HEMISPHERE)
+            obs[K.obs_object_quat("peg")] = frames.object_quat_for_policy(quat(seen["peg"][:3, :3]))
             obs[OBS_CONTACT_FLAG] = np.array([1.0 if self._revealed else 0.0])
             if not self._revealed:
                 obs[OBS_CONTACT_POS] = np.zeros(3)
