@@ -252,3 +252,23 @@ def test_take_over_recovers_from_a_misaligned_policy(nut):
     log = _run(nut, expert, 200)
     assert log[-1][0]
     assert expert.wants_hand_back() is False and expert.aborted() is False
+
+
+@pytest.mark.slow
+def test_take_over_regrasps_a_dropped_nut(nut):
+    expert = NutInsertionOracle(nut)
+    nut.reset(1)
+    expert.reset(1)
+    for _ in range(12):  # the "policy" opens the gripper: the nut falls out of the hand
+        nut.step(np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0]))
+    peg = nut.object_poses()["peg"]
+    lying = se3.make_pose(np.array([peg[0, 3] - 0.08, peg[1, 3] - 0.05, nut.table_height + nut.nut_half_thickness]),
+                          se3.axisangle_to_mat(np.array([0.0, 0.0, np.pi + 0.3])))
+    nut.set_object_pose("nut", lying)
+    for _ in range(5):
+        nut.step(np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0]))
+    assert expert.judge(17) == NUT_TABLE_BESIDE_PEG and not nut.nut_in_hand()
+    expert.take_over()
+    log = _run(nut, expert, 280)
+    assert log[-1][0], f"no success after {len(log)} steps (phase {expert.phase})"
+    assert nut.nut_in_hand()  # inserted while held again
