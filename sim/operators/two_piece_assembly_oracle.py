@@ -184,7 +184,7 @@ class AssemblyOracle:
         yield from self._move(up, self._u(self.cfg.lift_speed), gripper, wobble=0.0)
 
     def _regrasp(self) -> Iterator[tuple[np.ndarray, float]]:
-        """Open, rise, come down over the handle, close on it."""
+        """Open, rise, come down over the handle of the (upright) piece, close on it."""
         a = self.adapter
         here = a.eef_pose()
         self.carrot = here
@@ -197,7 +197,7 @@ class AssemblyOracle:
         rot = se3.axisangle_to_mat(np.array([0.0, 0.0, _square_yaw_error(_yaw(piece), 0.0)])) @ frames.TOP_DOWN_ROT
         grasp = se3.make_pose(np.array([piece[0, 3], piece[1, 3], handle_z - TCP_BELOW_HANDLE]), rot)
         above = grasp.copy()
-        above[2, 3] = max(up[2, 3], grasp[2, 3] + 0.05)
+        above[2, 3] += 0.05
         yield from self._move(above, self._u(self.cfg.free_speed), OPEN)
         yield from self._move(grasp, self._u(self.cfg.descend_speed), OPEN, wobble=0.0)
         yield from self._settle(grasp, OPEN)
