@@ -3,7 +3,9 @@
 The nut starts in the hand. The oracle moves like a person with a SpaceMouse (carrot target at a bounded peak
 speed with smooth ramps, a slight wobble in free space, small aiming errors, short hesitations — never a
 teleport): carry the nut above the peg (hole 3-5 cm above the peg's top), settle, lower it to just over the peg's
-top, insert slowly until the nut is ~1 cm above the table, release, and back off upward. Targets are TCP poses
+top, insert slowly until the nut is ~1 cm above the table, release, and back off upward (success — nut centre at
+most 2.5 cm above the table — usually comes during the slow insertion, so an episode stopped at success ends with
+the nut still held; release and back-off run when it continues). Targets are TCP poses
 computed from the wanted nut pose and the nut's measured in-hand offset (the in-hand nut pose is observed
 uncorrupted); the peg comes from the true pose (``pose_source="true"``) or the corrupted belief
 (``"observed"``: a baseline that cannot recover).

@@ -186,12 +186,17 @@ def test_mistake_detector_on_constructed_states(nut):
     assert nut.is_success() and nut.mistake() is None and nut.subtask_signals()[CONTACT_SIGNAL]
 
 
-def _run(adapter, operator, steps):
-    """Roll ``operator`` out; per step (success, nut-peg contact, signal, flag, contact pos, mean contact)."""
+def _run(adapter, operator, steps, path=None):
+    """Roll ``operator`` out; per step (success, nut-peg contact, signal, flag, contact pos, mean contact, mistake).
+
+    ``path`` (a list), if given, collects the TCP positions.
+    """
     log = []
     for _ in range(steps):
         action, _ = operator.act()
         adapter.step(action)
+        if path is not None:
+            path.append(adapter.eef_pose()[:3, 3])
         c = adapter.contacts()["nut_peg"]
         obs = adapter.observation()
         log.append((adapter.is_success(), c, adapter.subtask_signals()[CONTACT_SIGNAL], obs[OBS_CONTACT_FLAG][0],
@@ -209,8 +214,11 @@ def test_oracle_inserts_with_true_poses(nut):
         nut.reset(seed)
         oracle.reset(seed)
         start = nut.eef_pose()[:3, 3]
-        log = _run(nut, oracle, 160)
+        path = []
+        log = _run(nut, oracle, 160, path)
         assert log[-1][0], f"seed {seed}: no success in {len(log)} steps"
+        speed = np.linalg.norm(np.diff(np.array(path), axis=0), axis=1) / 0.05
+        assert speed.max() < 0.16 and np.median(speed[speed > 0.01]) > 0.03  # m/s: bounded, no teleport
         assert 60 < len(log) < 160
         assert any(signal for _, _, signal, *_ in log)  # the subtask signal turns on before success
         assert all(m is None for *_, m in log)
