@@ -8,7 +8,8 @@ the rim → settle (precise alignment before entering the 5 mm clearance) → in
 
 In intervention mode (:meth:`AssemblyOracle.judge`) it takes over once a mistake is evident: the adapter's
 detector fires (piece on the rim, piece touching the receptacle misaligned, piece on the table, gripper
-hitting something), the piece goes below the rim beside the opening, the piece is released off target, or
+hitting something), the piece goes below the rim beside the opening, the hand opens with the piece off the
+opening, or
 the policy stalls. :meth:`AssemblyOracle.take_over` lifts the piece clear of the rim (re-grasping it by the
 handle first if it was dropped), re-aims at the **true** receptacle and inserts.
 """
@@ -119,8 +120,8 @@ class AssemblyOracle:
         misaligned = a.misalignment() > a.clearance + 0.001
         if misaligned and a.env.piece_bottom_above_floor() < WALL_HEIGHT and np.all(np.abs(off[:2]) < 0.06):
             return "piece_below_rim_misaligned"
-        if a.last_gripper_command < 0 and not a.contacts().held and misaligned:
-            return "released_off_target"
+        if a.last_gripper_command < 0 and misaligned:  # opening the hand with the piece off the opening
+            return "releasing_off_target"
         if policy_steps >= self.cfg.takeover_stall_steps:
             return "stalled"
         return None
