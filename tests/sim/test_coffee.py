@@ -154,22 +154,34 @@ def test_oracle_inserts_and_releases_with_true_poses(coffee):
     for seed in (0, 1):
         coffee.reset(seed)
         oracle.reset(seed)
-        flags, touching, poses = [], [], [coffee.eef_pose()[:3, 3]]
+        flags, touching, seen, poses = [], [], [], [coffee.eef_pose()[:3, 3]]
+        states, actions = [coffee.get_state()], []
         for _ in range(coffee.horizon):
             action, target = oracle.act()
             assert action.shape == (7,) and target.shape == (4, 4)
             obs = coffee.step(action)
+            actions.append(action)
+            states.append(coffee.get_state())
             poses.append(obs[K.OBS_EEF_POS])
             flags.append(obs[OBS_CONTACT_FLAG][0])
+            seen.append(np.allclose(obs["machine_pos"], coffee.object_poses()["machine"][:3, 3]))
             touching.append(coffee.subtask_signals()[CONTACT_SIGNAL])
             assert coffee.mistake() is None
             if coffee.is_success():
                 break
         assert coffee.is_success(), f"seed {seed}"
         assert any(touching)  # the subtask signal turns on during the episode
-        assert int(np.argmax(flags)) == int(np.argmax(touching))  # revealed exactly at the first contact
+        first = int(np.argmax(touching))
+        assert int(np.argmax(flags)) == first and flags[first - 1] == 0.0  # revealed exactly at the first contact
+        assert seen[first] and not seen[first - 1]  # full: the machine pose turns true at that step
         speed = np.linalg.norm(np.diff(np.array(poses), axis=0), axis=1) / 0.05
         assert speed.max() < 0.16  # m/s: bounded, human-like
+    coffee.reset(seed + 1)  # replaying the last demo from its first state reproduces it
+    coffee.reset_to(states[0])
+    for t, action in enumerate(actions):
+        coffee.step(action)
+        np.testing.assert_allclose(coffee.get_state(), states[t + 1], atol=1e-9)
+    assert coffee.is_success()
 
 
 @pytest.mark.slow
