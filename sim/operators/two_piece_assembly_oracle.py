@@ -9,8 +9,7 @@ the rim → settle (precise alignment before entering the 5 mm clearance) → in
 In intervention mode (:meth:`AssemblyOracle.judge`) it takes over once a mistake is evident: the adapter's
 detector fires (piece on the rim, piece touching the receptacle misaligned, piece on the table, gripper
 hitting something), the piece goes below the rim beside the opening, the hand opens with the piece off the
-opening, or
-the policy stalls. :meth:`AssemblyOracle.take_over` lifts the piece clear of the rim (re-grasping it by the
+opening, or the policy stalls. :meth:`AssemblyOracle.take_over` lifts the piece clear of the rim (re-grasping it by the
 handle first if it was dropped), re-aims at the **true** receptacle and inserts.
 """
 

@@ -164,7 +164,6 @@ def test_mistake_detector_on_constructed_states(tpa):
     assert not tpa.is_success() and tpa.mistake() == "piece_tilted"
 
 
-@pytest.mark.slow
 def test_oracle_inserts_with_true_poses_and_moves_like_a_person(tpa):
     from sim.collect import record_demo
 
@@ -203,7 +202,6 @@ class _Blind:
         return self.oracle.act()[0]
 
 
-@pytest.mark.slow
 def test_observed_pose_oracle_fails_under_corruption_and_the_oracle_recovers(tpa):
     from sim.collect import record_intervention
 
