@@ -45,6 +45,7 @@ class ControllerConfig:
         collision_torque_threshold_nm / collision_force_threshold_n: the robot's collision reflex thresholds.
         gripper_speed_mps / gripper_force_n / gripper_epsilon_outer_m / gripper_open_width_m: gripper commands
             (close = ``grasp(0, speed, force, 0.005, epsilon_outer)``, squeezing whatever is between the fingers).
+        gripper_timeout_s: a gripper command not finished by then is reported (``gripper_error``) and given up.
         gripper_debounce_actions: a gripper change is sent once that many consecutive actions ask for it (a
             policy's one-step open/close flicker, harmless to the sim's continuously driven fingers, would otherwise
             abort a real grasp: franky's commands are discrete).
@@ -78,6 +79,7 @@ class ControllerConfig:
     gripper_force_n: float = 40.0
     gripper_epsilon_outer_m: float = 0.08
     gripper_open_width_m: float = 0.08
+    gripper_timeout_s: float = 5.0
     gripper_width_offset_m: float = 0.001
     gripper_debounce_actions: int = 2
     auto_recover: bool = True
@@ -106,6 +108,7 @@ class ControllerConfig:
         check_range("gripper_force_n", self.gripper_force_n, 1.0, 140.0)
         check_range("gripper_epsilon_outer_m", self.gripper_epsilon_outer_m, 0.0, 0.1)
         check_range("gripper_open_width_m", self.gripper_open_width_m, 0.0, 0.08)
+        check_range("gripper_timeout_s", self.gripper_timeout_s, 0.5, 60.0)
         check_range("gripper_width_offset_m", self.gripper_width_offset_m, -0.01, 0.01)
         check_range("gripper_debounce_actions", self.gripper_debounce_actions, 1, 20)
         check_range("max_recoveries", self.max_recoveries, 0, 100)

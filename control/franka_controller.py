@@ -141,6 +141,11 @@ class _Gripper:
 
     libfranka's gripper commands block (a grasp until the fingers stop), so they run here, never under the arm's I/O
     lock. The newest request wins: a change while a command runs is sent when that command has finished.
+
+    Every gripper command, the worker's and a direct one (:meth:`direct`, e.g. opening between trials), holds
+    ``io``: two commands never overlap (a second command aborts the first on libfranka, and franky-sim then never
+    completes the first one's future, which blocked the worker for good). A command that has not finished within
+    ``gripper_timeout_s`` is reported as a ``gripper_error`` and the worker moves on.
     """
 
     def __init__(self, gripper: Any, cfg: ControllerConfig, events: EventLog) -> None:
@@ -150,6 +155,7 @@ class _Gripper:
         self._candidate: str | None = None  # a change being debounced, and how many requests asked for it
         self._count = 0
         self._cv = threading.Condition()
+        self.io = threading.Lock()  # held for the whole of any gripper command
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="franka-gripper", daemon=True)
         self._thread.start()
@@ -177,6 +183,20 @@ class _Gripper:
             self.sent = self.wanted = command
             self._candidate, self._count = None, 0
 
+    def direct(self, command: str, run: Any, timeout_s: float) -> None:
+        """Run the blocking call ``run()`` (which moves the gripper to ``command``) once no worker command runs.
+
+        Raises:
+            RobotError: a running command did not finish within ``timeout_s``.
+        """
+        if not self.io.acquire(timeout=timeout_s):
+            raise RobotError(f"gripper busy: the running command did not finish within {timeout_s:.1f} s")
+        try:
+            run()
+            self.mark(command)
+        finally:
+            self.io.release()
+
     def close(self, timeout_s: float = 2.0) -> None:
         with self._cv:
             self._closed = True
@@ -191,28 +211,38 @@ class _Gripper:
 
     def _run(self) -> None:
         while (command := self._next()) is not None:
-            try:
-                c = self.cfg
-                if command == "close":
-                    future = self.gripper.grasp_async(0.0, c.gripper_speed_mps, c.gripper_force_n, 0.005,
-                                                      c.gripper_epsilon_outer_m)
-                else:
-                    future = self.gripper.move_async(c.gripper_open_width_m, c.gripper_speed_mps)
-                self.sent = command
-                self.events.add("gripper", f"gripper {command}", command=command)
-                # A running command is finished, not stopped: a grasp ends when the fingers close on the object
-                # (or on themselves), within a second or two. (franky's stop() during an asynchronous grasp leaves
-                # that grasp's future pending on franky-sim, which then blocks every later gripper command.)
-                while not future.wait(0.02):
-                    if self._closed:
-                        return
-                ok = bool(future.get())
-                self.events.add("gripper_done", f"gripper {command}: {'ok' if ok else 'failed'}", command=command,
-                                success=ok)
-            except Exception as exc:  # a gripper failure must not end the worker: report, retry on the next change
-                self.events.add("gripper_error", f"gripper {command}: {type(exc).__name__}: {exc}", command=command)
-                self.sent = None
-                time.sleep(1.0)
+            with self.io:
+                with self._cv:  # a direct command may have done it meanwhile
+                    if command != self.wanted or command == self.sent:
+                        continue
+                self._execute(command)
+
+    def _execute(self, command: str) -> None:
+        c = self.cfg
+        try:
+            if command == "close":
+                future = self.gripper.grasp_async(0.0, c.gripper_speed_mps, c.gripper_force_n, 0.005,
+                                                  c.gripper_epsilon_outer_m)
+            else:
+                future = self.gripper.move_async(c.gripper_open_width_m, c.gripper_speed_mps)
+            self.sent = command
+            self.events.add("gripper", f"gripper {command}", command=command)
+            # A running command is finished, not stopped: a grasp ends when the fingers close on the object
+            # (or on themselves), within a second or two. (franky's stop() during an asynchronous grasp leaves
+            # that grasp's future pending on franky-sim, which then blocks every later gripper command.)
+            deadline = time.monotonic() + c.gripper_timeout_s
+            while not future.wait(0.02):
+                if self._closed:
+                    return
+                if time.monotonic() > deadline:
+                    raise RobotError(f"no answer within gripper_timeout_s={c.gripper_timeout_s:.1f} s")
+            ok = bool(future.get())
+            self.events.add("gripper_done", f"gripper {command}: {'ok' if ok else 'failed'}", command=command,
+                            success=ok)
+        except Exception as exc:  # a gripper failure must not end the worker: report, retry on the next change
+            self.events.add("gripper_error", f"gripper {command}: {type(exc).__name__}: {exc}", command=command)
+            self.sent = None
+            time.sleep(0.2)
 
 
 class FrankaController:
@@ -658,9 +688,11 @@ class FrankaController:
         """Blocking open (e.g. between trials); the next close action is sent as a change."""
         if self.gripper is None:
             raise RobotError("not connected")
-        self.gripper.move(self.config.gripper_open_width_m if width_m is None else width_m, speed_mps)
-        if self._gripper is not None:
-            self._gripper.mark("open")
+        width = self.config.gripper_open_width_m if width_m is None else width_m
+        if self._gripper is None:
+            self.gripper.move(width, speed_mps)
+        else:  # never beside a running worker command (see _Gripper)
+            self._gripper.direct("open", lambda: self.gripper.move(width, speed_mps), self.config.gripper_timeout_s)
 
     def move_to_joints(self, q: ArrayLike, relative_dynamics_factor: float = 0.3, timeout_s: float = 30.0) -> None:
         """Blocking joint-space move (e.g. home between trials); the next action starts from there.

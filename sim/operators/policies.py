@@ -23,6 +23,9 @@ DT = 0.05
 class ObservedPoseGraspPolicy:
     """Closed-loop top-down grasp of the observed cube pose (``reset()``, ``act(obs) -> (7,)``).
 
+    It closes for at least 12 steps and lifts once the observed finger width has stopped changing (at most 40
+    steps), so it works with grippers slower than robosuite's.
+
     Args:
         tcp_T_site: the OSC's eef site in the TCP frame (``adapter.robot.tcp_T_site``).
         origin_R_base: controller origin rotation (``adapter.robot.origin_R_base``).
@@ -48,10 +51,15 @@ class ObservedPoseGraspPolicy:
         return cls(adapter.robot.tcp_T_site, adapter.robot.origin_R_base,
                    cube_size=float(adapter.env.cube_size), **kwargs)
 
+    MIN_CLOSE_STEPS = 12  # robosuite's gripper ramps fully closed in 10 steps
+    MAX_CLOSE_STEPS = 40  # a real gripper (or franky-sim) may take longer: lift once the fingers stopped
+    WIDTH_SETTLED = 3e-4  # [m] finger-width change per step below which the fingers count as stopped
+
     def reset(self) -> None:
         self.phase = "approach"
         self.carrot: np.ndarray | None = None
         self.count = 0
+        self.width: float | None = None
 
     def _toward(self, goal: np.ndarray) -> bool:
         assert self.carrot is not None
@@ -82,9 +90,14 @@ class ObservedPoseGraspPolicy:
             if self._toward(grasp) and np.linalg.norm(ee[:3, 3] - grasp) < 0.006:
                 self.phase = "close"
         elif self.phase == "close":
+            # lift only once the fingers have stopped on the cube (observed width settled), not after a fixed time:
+            # the robot's gripper may close more slowly than the simulated one
             gripper = 1.0
             self.count += 1
-            if self.count >= 12:
+            width = float(np.asarray(obs.get(K.OBS_GRIPPER_WIDTH, [np.nan])).reshape(-1)[0])
+            settled = self.width is not None and abs(width - self.width) < self.WIDTH_SETTLED
+            self.width = width
+            if self.count >= self.MAX_CLOSE_STEPS or (self.count >= self.MIN_CLOSE_STEPS and settled):
                 self.phase = "lift"
         else:
             gripper = 1.0

@@ -199,3 +199,25 @@ def test_one_step_gripper_flicker_does_not_abort_a_grasp(ctl):
         time.sleep(0.05)
     sent = [e.data["command"] for e in _events(ctl, "gripper")[n0:]]
     assert sent == ["close", "open"], sent
+
+
+def test_opening_between_trials_never_overlaps_a_running_gripper_command(ctl):
+    """A blocking open (between trials) issued while the worker's grasp runs must wait for it: on franky-sim an
+    overlapped command leaves the first one's future pending for good, and no later grasp was ever sent (the
+    rehearsal's 'cube not lifted' with the gripper command at +1 and the fingers open)."""
+    n_done = len(_events(ctl, "gripper_done"))
+    stream(ctl, lambda k, o: [0, 0, 0, 0, 0, 0, 1.0], 3)  # the worker starts a grasp (closing on nothing: ~1 s)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 2.0 and not any(e.data.get("command") == "close" for e in _events(ctl, "gripper")):
+        time.sleep(0.01)
+    ctl.open_gripper()  # at once, while that grasp runs
+    assert len(_events(ctl, "gripper_done")) > n_done, "open_gripper ran beside the running grasp"
+    assert ctl.refresh().gripper_width > 0.07
+    # the next close is still executed: the worker is not stuck
+    stream(ctl, lambda k, o: [0, 0, 0, 0, 0, 0, 1.0], 3)
+    end = time.monotonic() + 8.0
+    while time.monotonic() < end and ctl.refresh().gripper_width > 0.03:
+        ctl.submit_action([0, 0, 0, 0, 0, 0, 1.0])
+        time.sleep(0.05)
+    assert ctl.refresh().gripper_width < 0.03, [e.message for e in ctl.events.since(0)][-8:]
+    assert not _events(ctl, "gripper_error")
