@@ -12,10 +12,11 @@ uncorrupted); the peg comes from the true pose (``pose_source="true"``) or the c
 
 Intervention mode: :meth:`NutInsertionOracle.judge` takes over once a mistake is evident — the adapter's
 contact-based detector fires (nut on the peg's top or edge, nut on the table beside the peg, gripper on the peg
-or table, nut dropped), the nut's bottom passes below the peg's top while its hole is off the peg, or the policy
-stalls. :meth:`NutInsertionOracle.take_over` then recovers from the current state: with the nut still in the hand
-it lifts the nut clear of the peg, re-aims over the TRUE peg and inserts; with the nut dropped it opens, grasps the
-nut's handle again where it lies, lifts it and inserts.
+or table, nut dropped), the nut's bottom passes below the peg's top while its hole is off the peg, the policy
+starts to open the gripper with the nut off the peg, or the policy stalls. :meth:`NutInsertionOracle.take_over`
+then recovers from the current state: with the nut still gripped it lifts the nut clear of the peg, re-aims over the
+TRUE peg and inserts; with the nut dropped it opens, grasps the nut's handle again where it lies (following its
+tilt), lifts it and inserts.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 from imgen_core import frames, se3
 from imgen_core.keys import OPERATOR_SCRIPTED
 from sim.operators.motion import segment
-from sim.tasks.nut_insertion_env import tcp_T_nut
+from sim.tasks.nut_insertion_env import HANDLE_HALF_WIDTH, tcp_T_nut
 
 OPEN, CLOSE = -1.0, 1.0
 
@@ -119,8 +120,11 @@ class NutInsertionOracle:
             return None
         off = a.nut_peg_offset()
         bottom = off[2] - a.nut_half_thickness  # nut bottom above the table
-        if bottom < a.env.peg_height - 0.002 and float(np.max(np.abs(off[:2]))) > a.clearance + 0.0015:
+        off_target = float(np.max(np.abs(off[:2]))) > a.clearance + 0.0015
+        if bottom < a.env.peg_height - 0.002 and off_target:
             return "nut_below_peg_top_off_target"
+        if a.last_gripper_command < 0 and off_target and a.nut_in_hand():
+            return "releasing_off_target"
         if policy_steps >= self.cfg.takeover_stall_steps:
             return "stalled"
         return None
@@ -183,21 +187,18 @@ class NutInsertionOracle:
             self.carrot = t
             yield t, gripper
 
-    def _settle(self, goal: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
+    def _settle(self, goal: np.ndarray, gripper: float, tol: float | None = None) -> Iterator[tuple[np.ndarray, float]]:
+        tol = self.cfg.converge_tol if tol is None else tol
         for _ in range(self.cfg.max_settle):
-            if np.linalg.norm(self.adapter.eef_pose()[:3, 3] - goal[:3, 3]) < self.cfg.converge_tol:
+            if np.linalg.norm(self.adapter.eef_pose()[:3, 3] - goal[:3, 3]) < tol:
                 return
             yield goal, gripper
 
-    def _hold(self, steps: int, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
-        here = self.carrot if self.carrot is not None else self.adapter.eef_pose()
-        for _ in range(steps):
-            yield here, gripper
-
     # ------------------------------------------------------------------ recovery
     def _holding(self) -> bool:
+        """The fingers still grip the nut (a gripper that just started to open still counts)."""
         a = self.adapter
-        return a.nut_in_hand() and a.last_gripper_command > 0
+        return a.nut_in_hand() and a.robot.gripper_width() < 2 * HANDLE_HALF_WIDTH + 0.004
 
     def _lift_clear(self) -> Iterator[tuple[np.ndarray, float]]:
         """Nut in hand: rise straight up until the nut's bottom clears the true peg top."""
@@ -236,8 +237,8 @@ class NutInsertionOracle:
         a, cfg = self.adapter, self.cfg
         here = a.eef_pose()
         self.carrot = here
-        for k in range(cfg.open_steps + 5):
-            if k >= 6 and a.robot.gripper_width() > 0.075:
+        for k in range(cfg.open_steps):  # open enough to let go before moving (it opens fully on the way)
+            if k >= 3 and a.robot.gripper_width() > 0.06:
                 break
             yield here, OPEN
         grasp = self._handle_grasp()
@@ -249,7 +250,7 @@ class NutInsertionOracle:
             yield from self._move(rise, self._u(cfg.descend_speed), OPEN, wobble=0.0)
         yield from self._move(above, self._u(cfg.free_speed), OPEN)
         yield from self._move(grasp, self._u(cfg.descend_speed), OPEN, wobble=0.0)
-        yield from self._settle(grasp, OPEN)
+        yield from self._settle(grasp, OPEN, tol=0.004)
         for _ in range(cfg.open_steps + 2):
             yield grasp, CLOSE
         yield from self._lift_clear()
