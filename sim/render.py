@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 GHOST_RGBA = np.array([1.0, 0.25, 0.25, 0.35], dtype=np.float32)
+DEFAULT_GHOST_HALF = 0.025  # [m] half side of the ghost box drawn for objects other than the Block Grasp cube
 ROBOT_RGB = np.array([40, 110, 230], dtype=np.uint8)
 HUMAN_RGB = np.array([255, 150, 0], dtype=np.uint8)
 
@@ -45,7 +46,7 @@ class EpisodeRenderer:
             self.camera: Any = cam
         else:
             self.camera = camera
-        self.half = float(adapter.env.cube_size) / 2
+        self.half = float(getattr(adapter.env, "cube_size", 2 * DEFAULT_GHOST_HALF)) / 2
         self.option = mujoco.MjvOption()
         self.option.geomgroup[0] = 0  # robosuite: group 0 = collision geoms, group 1 = visual meshes
         self.option.sitegroup[:] = 0  # hide robosuite's grip-site markers
@@ -58,31 +59,37 @@ class EpisodeRenderer:
         d.qvel[:] = state[1 + m.nq:1 + m.nq + m.nv]
         self._mj.mj_forward(m, d)
 
-    def frame(self, base_T_ghost: np.ndarray | None = None, human: bool | None = None) -> np.ndarray:
-        """RGB ``(H,W,3)`` uint8 of the current state, with the ghost cube at ``base_T_ghost`` if given."""
+    def frame(self, base_T_ghost: np.ndarray | list[np.ndarray] | None = None, human: bool | None = None
+              ) -> np.ndarray:
+        """RGB ``(H,W,3)`` uint8 of the current state, with a ghost box at each pose of ``base_T_ghost``
+        (one ``(4,4)`` pose or a list of them; the cube's size for Block Grasp, a 5 cm box for other objects)."""
         mj = self._mj
         r = self.renderer
         r.update_scene(self.d, self.camera, self.option)
-        if base_T_ghost is not None:
-            scn = r.scene
-            if scn.ngeom < scn.maxgeom:
-                world = self.adapter.robot.world_T_base @ base_T_ghost
-                mj.mjv_initGeom(scn.geoms[scn.ngeom], mj.mjtGeom.mjGEOM_BOX, np.full(3, self.half),
-                                world[:3, 3], world[:3, :3].reshape(-1), GHOST_RGBA)
-                scn.ngeom += 1
+        ghosts = [] if base_T_ghost is None else (
+            [base_T_ghost] if isinstance(base_T_ghost, np.ndarray) and base_T_ghost.ndim == 2 else list(base_T_ghost))
+        scn = r.scene
+        for g in ghosts:
+            if scn.ngeom >= scn.maxgeom:
+                break
+            world = self.adapter.robot.world_T_base @ np.asarray(g)
+            mj.mjv_initGeom(scn.geoms[scn.ngeom], mj.mjtGeom.mjGEOM_BOX, np.full(3, self.half),
+                            world[:3, 3], world[:3, :3].reshape(-1), GHOST_RGBA)
+            scn.ngeom += 1
         img = r.render().copy()
         if human is not None:
             img[:8] = HUMAN_RGB if human else ROBOT_RGB
         return img
 
     def episode_frames(self, ep: Any, every: int = 1) -> Iterator[np.ndarray]:
-        """Frames of a recorded :class:`~imgen_core.dataset.Episode` (ghost = its observed cube pose)."""
-        ghosts = ep.observed_object_poses.get("cube")
+        """Frames of a recorded :class:`~imgen_core.dataset.Episode` (a ghost at every observed object pose that
+        differs from the true one)."""
         for t in range(0, len(ep), every):
             self.set_state(ep.states[t])
             human = None if ep.intervention is None else bool(ep.intervention[t])
-            ghost = None if ghosts is None or np.allclose(ghosts[t], ep.object_poses["cube"][t]) else ghosts[t]
-            yield self.frame(ghost, human)
+            ghosts = [seen[t] for name, seen in ep.observed_object_poses.items()
+                      if name in ep.object_poses and not np.allclose(seen[t], ep.object_poses[name][t])]
+            yield self.frame(ghosts, human)
 
     def close(self) -> None:
         self.renderer.close()

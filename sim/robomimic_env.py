@@ -73,7 +73,9 @@ class ImgenRobomimicEnv(EnvBase):
         if self._renderer is None or (height, width) != self._renderer_size:
             self._renderer = EpisodeRenderer(self.adapter, width or 512, height or 512, camera_name)
             self._renderer_size = (height, width)
-        return self._renderer.frame(self.adapter.observed_object_poses()["cube"])
+        true = self.adapter.object_poses()
+        return self._renderer.frame([seen for name, seen in self.adapter.observed_object_poses().items()
+                                     if name in true and not np.allclose(seen, true[name])])
 
     def get_observation(self) -> dict[str, np.ndarray]:
         return self.adapter.observation()

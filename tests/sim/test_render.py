@@ -27,3 +27,24 @@ def test_ghost_cube_is_drawn_where_the_robot_believes_the_cube_is(adapter, tmp_p
         assert len(list(imageio.get_reader(str(tmp_path / "x.mp4")).iter_data())) == 3
     finally:
         r.close()
+
+
+def test_robomimic_render_of_another_task_draws_its_corrupted_object():
+    """The ghost follows whichever object the task corrupts (Coffee: the machine), not a hard-wired cube."""
+    from sim.robomimic_env import ImgenRobomimicEnv
+
+    env = ImgenRobomimicEnv(task="coffee", corruption="coffee_radial", seed=3)
+    try:
+        env.reset()
+        a = env.adapter
+        seen, true = a.observed_object_poses(), a.object_poses()
+        corrupted = [n for n in seen if not np.allclose(seen[n], true[n])]
+        assert corrupted == ["machine"]
+        img = env.render(mode="rgb_array", height=240, width=320)
+        plain = env._renderer.frame()
+        assert img.shape == (240, 320, 3)
+        assert (np.abs(img.astype(int) - plain.astype(int)).sum(axis=2) > 30).sum() > 25
+    finally:
+        if env._renderer is not None:
+            env._renderer.close()
+        a.close()
