@@ -1,4 +1,4 @@
-"""``imgen experiment table1|table4 --preset cpu|paper``: reproduce a paper table end to end (cached)."""
+"""``imgen experiment table1|table2|table3|table4 --preset cpu|paper``: reproduce a paper table end to end (cached)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ def _experiment(args: argparse.Namespace) -> int:
     sources = {k: v for k, v in (("src_demos", args.source_demos), ("src_int", args.source_interventions),
                                  ("test_demos", args.test_demos)) if v}
     out = run_table(args.table, args.preset, root=args.root, results=args.results, seed=args.seed,
-                    sources=sources, workers=args.workers, observability=args.observability)
+                    sources=sources, workers=args.workers, observability=args.observability,
+                    tasks=args.task)
     print(f"{args.results}/{args.table}_{out['preset']}.md ({out['wall_seconds'] / 60:.1f} min; "
           f"ran {len(out['stages_ran'])} stages, {len(out['stages_cached'])} cached)")
     return 0
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, help="override the preset's parallel workers")
     p.add_argument("--observability", choices=["none", "full", "partial"],
                    help="contact observability for every stage (default: the table's, as in the paper)")
+    p.add_argument("--task", action="append", help="run only this task of the table (repeatable)")
     p.add_argument("--source-demos", help="human source demos (instead of the scripted oracle)")
     p.add_argument("--source-interventions", help="human source interventions")
     p.add_argument("--test-demos", help="human demos in the test environment")

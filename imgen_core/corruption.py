@@ -14,6 +14,7 @@ Models (offsets in metres; "uniform" means uniform over the allowed set, by reje
 ``receptacle``      x, y, z ~ U(±4 cm), at least one axis with |.| ≥ 1 cm           (2-Piece Assembly)
 ``coffee_radial``   horizontal offset, radius ~ U(2, 4) cm, direction ~ U(0, 2π)    (Coffee)
 ``geometry_swap``   no offset; ``geometry_swap`` ~ Bernoulli(0.5): the nut handle is on the other side
+``geometry_2``      no offset; the nut handle is always on the other side (Table 2's "Geometry 2")
 ==================  ==============================================================================
 """
 
@@ -180,6 +181,7 @@ registry: dict[str, CorruptionModel] = {
     "coffee_radial": RadialCorruption("coffee_radial", "horizontal radial offset of 2-4 cm (Coffee)",
                                       r_min=0.02, r_max=0.04),
     "geometry_swap": GeometrySwap(),
+    "geometry_2": GeometrySwap("geometry_2", "nut handle always on the other side (observed pose unchanged)", p=1.0),
 }
 
 

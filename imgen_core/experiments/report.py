@@ -15,18 +15,20 @@ def _cell(r: dict[str, Any]) -> str:
 
 
 def markdown(spec: TableSpec, out: dict[str, Any]) -> str:
-    head = " | ".join(f"{t} (ours) | {t} (paper)" for t in spec.tasks)
+    head = " | ".join(f"{t} (ours) | {t} (paper)" for t in spec.columns)
     lines = [f"# {spec.name} — preset `{out['preset']}`", "",
              f"Command: `{out['command']}` · date {out['date']} · wall time {out['wall_seconds'] / 60:.1f} min", "",
-             f"| Dataset | {head} |", "|---|" + "---|---|" * len(spec.tasks)]
+             f"| Dataset | {head} |", "|---|" + "---|---|" * len(spec.columns)]
     for key in spec.rows:
         cells = []
-        for t in spec.tasks:
+        for t in spec.columns:
             r = out["rows"].get(key, {}).get(t)
             cells += [_cell(r) if r else "—", spec.paper.get(key, {}).get(t, "—")]
         lines.append(f"| {ROWS[key].name} | " + " | ".join(cells) + " |")
+    under = ("the column's corruption (" + ", ".join(f"{c}: `{v}`" for c, v in spec.eval_columns.items()) + ")"
+             if spec.eval_columns else "the task's pose corruption")
     lines += ["", f"Ours: success over {next(iter(next(iter(out['rows'].values())).values()))['trials']} "
-              "evaluation trials under the task's pose corruption, of the checkpoint selected by the highest "
+              f"evaluation trials under {under}, of the checkpoint selected by the highest "
               "success at periodic evaluation (selection and reported trials use different seeds), with the 95 % "
               "Wilson interval in brackets.", ""]
     if out.get("generation"):
@@ -43,8 +45,9 @@ def plot(spec: TableSpec, out: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(spec.tasks), 2, figsize=(11, 3.6 * len(spec.tasks)), squeeze=False)
-    for i, t in enumerate(spec.tasks):
+    cols = spec.columns
+    fig, axes = plt.subplots(len(cols), 2, figsize=(11, 3.6 * len(cols)), squeeze=False)
+    for i, t in enumerate(cols):
         ax = axes[i][0]
         names, rates, err_lo, err_hi = [], [], [], []
         for key in spec.rows:

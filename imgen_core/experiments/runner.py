@@ -37,6 +37,7 @@ class TaskPipeline:
                  sources: dict[str, str]) -> None:
         self.spec, self.task, self.scale, self.cache, self.seed = spec, task, scale, cache, seed
         self.corruption = spec.corruption[task]
+        self.select_corruption = spec.select_corruption or self.corruption
         self.obs = spec.observability
         self.sources = sources  # optional human files: {"src_demos": path, "src_int": path, "test_demos": path}
         self._paths: dict[str, str] = {}
@@ -118,7 +119,7 @@ class TaskPipeline:
 
         def fn(d: Path) -> dict[str, Any]:
             def evaluator(ckpt: str, epoch: int) -> float:
-                job = EvalJob(ckpt, self.task, self.corruption, self.obs, trials=preset.eval_trials,
+                job = EvalJob(ckpt, self.task, self.select_corruption, self.obs, trials=preset.eval_trials,
                               seed=self.seed + 1000, workers=self.scale.workers)
                 return evaluate(job, out=d / f"eval_epoch_{epoch}.json").success_rate
 
@@ -131,16 +132,23 @@ class TaskPipeline:
         trained = self.cache.run(f"{self.task}-{key}", self._params(row=row_key, preset=preset.to_dict(),
                                                                     weights=weights), datasets, fn)
 
-        def final(d: Path) -> dict[str, Any]:
-            job = EvalJob(trained["best"], self.task, self.corruption, self.obs, trials=self.scale.eval_trials,
-                          seed=self.seed + 5000, workers=self.scale.workers)
-            r = evaluate(job, out=d / "eval.json")
-            return {"successes": r.successes, "trials": r.trials, "ci95": list(r.ci95),
-                    "success_rate": r.success_rate, "eval": str(d / "eval.json")}
+        def final_under(corruption: str, suffix: str = "") -> dict[str, Any]:
+            def final(d: Path) -> dict[str, Any]:
+                job = EvalJob(trained["best"], self.task, corruption, self.obs, trials=self.scale.eval_trials,
+                              seed=self.seed + 5000, workers=self.scale.workers)
+                r = evaluate(job, out=d / "eval.json")
+                return {"successes": r.successes, "trials": r.trials, "ci95": list(r.ci95),
+                        "success_rate": r.success_rate, "eval": str(d / "eval.json"), "corruption": corruption}
 
-        result = self.cache.run(f"{self.task}-eval_{row_key}", self._params(trials=self.scale.eval_trials),
-                                [trained["best"]], final)
-        return {**trained, **result}
+            params = self._params(trials=self.scale.eval_trials)
+            if suffix:
+                params["eval_corruption"] = corruption
+            return self.cache.run(f"{self.task}-eval_{row_key}{suffix}", params, [trained["best"]], final)
+
+        if self.spec.eval_columns:  # one final evaluation per column (e.g. Table 2's geometries)
+            return {**trained, "columns": {col: {**trained, **final_under(c, f"-{col}")}
+                                           for col, c in self.spec.eval_columns.items()}}
+        return {**trained, **final_under(self.corruption)}
 
     def base_policy(self) -> str:
         return str(self.train_row("base")["best"])
@@ -148,8 +156,10 @@ class TaskPipeline:
 
 def run_table(table: str, preset: str, root: str = "runs/experiments", results: str = "results", seed: int = 0,
               sources: dict[str, str] | None = None, workers: int | None = None,
-              observability: str | None = None) -> dict[str, Any]:
+              observability: str | None = None, tasks: list[str] | None = None) -> dict[str, Any]:
     """Build, train and evaluate every row of ``table``; write Markdown + PNG + JSON under ``results``.
+
+    ``tasks`` restricts the run to some of the table's tasks (its result files then carry their names).
 
     ``observability`` overrides the table's contact observability (the paper's is the default) for every
     dataset, training evaluation and final evaluation of the run; the stage cache and the result files of an
@@ -171,6 +181,13 @@ def run_table(table: str, preset: str, root: str = "runs/experiments", results: 
         spec = replace(spec, observability=observability)
         cache_dir = Path(root) / table / f"{preset}_obs-{observability}"
         label = f"{preset}_obs-{observability}"
+    if tasks:
+        bad = [t for t in tasks if t not in spec.tasks]
+        if bad:
+            raise ImgenError(f"{table} has no task(s) {bad}; its tasks: {', '.join(spec.tasks)}")
+        if tuple(tasks) != spec.tasks:
+            spec = replace(spec, tasks=tuple(t for t in spec.tasks if t in tasks))
+            label = f"{label}_{'-'.join(spec.tasks)}"
     cache = StageCache(cache_dir)
     t0 = time.time()
     out: dict[str, Any] = {"table": table, "preset": label, "seed": seed, "rows": {}, "generation": {},
@@ -178,7 +195,11 @@ def run_table(table: str, preset: str, root: str = "runs/experiments", results: 
     for task in spec.tasks:
         pipe = TaskPipeline(spec, task, scale, cache, seed, sources or {})
         for row in spec.rows:
-            out["rows"].setdefault(row, {})[task] = pipe.train_row(row)
+            res = pipe.train_row(row)
+            if spec.eval_columns:
+                out["rows"].setdefault(row, {}).update(res["columns"])
+            else:
+                out["rows"].setdefault(row, {})[task] = res
         for name in ("mg_demos", "imgen", "imgen_no_policy", "mg_test_demos"):
             if name in pipe._paths:
                 stats = Path(pipe._paths[name].removesuffix(".hdf5") + ".stats.json")
@@ -189,7 +210,8 @@ def run_table(table: str, preset: str, root: str = "runs/experiments", results: 
     out["wall_seconds"] = time.time() - t0
     out["stages_ran"], out["stages_cached"] = cache.ran, cache.skipped
     out["command"] = f"imgen experiment {table} --preset {preset}" + (
-        f" --observability {spec.observability}" if label != preset else "")
+        f" --observability {spec.observability}" if observability is not None else "") + (
+        "".join(f" --task {t}" for t in tasks) if tasks else "")
     out["date"] = time.strftime("%Y-%m-%d")
     write_report(spec, out, Path(results))
     return out

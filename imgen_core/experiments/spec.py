@@ -57,7 +57,13 @@ ROWS = {
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A paper table: tasks (columns), rows, the corruption per task, and the paper's figures."""
+    """A paper table: tasks, rows, the corruption per task, and the paper's figures.
+
+    The columns are the tasks, unless ``eval_columns`` names them: then each row's selected checkpoint is
+    evaluated once per column under that column's corruption (Table 2: one task, three geometry settings), and
+    checkpoint selection uses ``select_corruption`` (default: the task's corruption). ``paper`` maps row →
+    column → the paper's figure.
+    """
 
     name: str
     tasks: tuple[str, ...]
@@ -65,6 +71,13 @@ class TableSpec:
     corruption: dict[str, str]
     paper: dict[str, dict[str, str]]
     observability: str = "none"
+    eval_columns: dict[str, str] | None = None
+    select_corruption: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column names of the table (tasks, or the ``eval_columns``)."""
+        return tuple(self.eval_columns) if self.eval_columns else self.tasks
 
 
 TABLES = {
@@ -86,6 +99,31 @@ TABLES = {
          "imgen_no_policy": {"nut_insertion": "86%", "two_piece_assembly": "52%", "coffee": "42%"},
          "imgen": {"nut_insertion": "98%", "two_piece_assembly": "70%", "coffee": "80%"}},
         observability="full"),
+    # Nut-and-Peg Assembly: the error is the nut's geometry. Source demos (and the base policy) see geometry 1;
+    # the test environment, its demos and the interventions see geometry 2; every row is evaluated on geometry 1,
+    # geometry 2 and the 50/50 mixture, and checkpoints are selected on the mixture.
+    "table2": TableSpec(
+        "table2", ("nut_peg_assembly",), ("base", "source_int", "mg_demo", "base_mg_demo", "imgen"),
+        {"nut_peg_assembly": "geometry_2"},
+        {"base": {"geometry_1": "100%", "geometry_2": "0%", "mixture": "50%"},
+         "source_int": {"geometry_1": "100%", "geometry_2": "6%", "mixture": "53%"},
+         "mg_demo": {"geometry_1": "0%", "geometry_2": "100%", "mixture": "50%"},
+         "base_mg_demo": {"geometry_1": "64%", "geometry_2": "60%", "mixture": "62%"},
+         "imgen": {"geometry_1": "92%", "geometry_2": "88%", "mixture": "90%"}},
+        eval_columns={"geometry_1": "none", "geometry_2": "geometry_2", "mixture": "geometry_swap"},
+        select_corruption="geometry_swap"),
+    # Table 3: partial observability upon contact (Nut Insertion: mean first-contact position; 2-Piece Assembly:
+    # unit vector toward the true pose at the first contact).
+    "table3": TableSpec(
+        "table3", ("nut_insertion", "two_piece_assembly"),
+        ("base", "source_int", "mg_demo", "imgen_no_policy", "imgen"),
+        {"nut_insertion": "peg", "two_piece_assembly": "receptacle"},
+        {"base": {"nut_insertion": "26%", "two_piece_assembly": "6%"},
+         "source_int": {"nut_insertion": "40%", "two_piece_assembly": "6%"},
+         "mg_demo": {"nut_insertion": "46%", "two_piece_assembly": "22%"},
+         "imgen_no_policy": {"nut_insertion": "68%", "two_piece_assembly": "42%"},
+         "imgen": {"nut_insertion": "90%", "two_piece_assembly": "66%"}},
+        observability="partial"),
 }
 
 

@@ -13,10 +13,11 @@ nut (``observed = true @ Rz(pi)``): same centre, the handle on the other side. T
 function of the seed only; the corruption only decides the belief. So, for Table 2:
 
 * geometry 1 (original): ``make_task("nut_peg_assembly")`` (corruption ``none``), or ``set_geometry(False)``;
-* geometry 2 (alternate): ``a = make_task("nut_peg_assembly", corruption="geometry_swap")``, then after
-  ``a.reset(seed)`` call ``a.set_geometry(True)`` (the same as
-  ``a.set_corruption(CorruptionSample(name="geometry_swap", geometry_swap=True))``); ``reset(seed)`` alone draws
-  the flag from ``Bernoulli(0.5)`` of the seed's corruption stream.
+* geometry 2 (alternate): ``make_task("nut_peg_assembly", corruption="geometry_2")`` (the flag is always set),
+  or after any ``a.reset(seed)`` call ``a.set_geometry(True)`` (the same as
+  ``a.set_corruption(CorruptionSample(name="geometry_swap", geometry_swap=True))``);
+* the mixture: corruption ``geometry_swap`` — ``reset(seed)`` draws the flag from ``Bernoulli(0.5)`` of the seed's
+  corruption stream.
 
 Observability upon contact (paper §4.4.2; the paper adds none for this task, so ``none`` is the default):
 ``full``: after the first gripper-nut contact the observed nut pose is the true pose; ``partial``: after that
