@@ -207,7 +207,10 @@ class NutInsertionAdapter:
         if state[0] > 0 and (self.robot.gripper_width_rate() > 1e-3 or width > 2 * HANDLE_HALF_WIDTH + 0.01):
             grip = -grip
         self._gripper_model.current_action = grip
-        self.env.robots[0].composite_controller.reset()
+        composite = self.env.robots[0].composite_controller
+        for part in composite.part_controllers.values():  # refresh cached robot state before the goal reset
+            part.update(force=True)
+        composite.reset()
         self.env.timestep = int(round(state[0] / self.env.control_timestep))
         self.env.cur_time = float(state[0])
         self._begin_episode()

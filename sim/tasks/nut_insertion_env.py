@@ -238,10 +238,11 @@ class ImgenNutInsertion(ManipulationEnv):
     def _reset_internal(self) -> None:
         super()._reset_internal()
         robot = self.robots[0]
-        # Nullspace posture target = the nominal home configuration (robosuite uses the noisy start): the OSC's
-        # response then depends only on the MuJoCo state and the action, so reset_to(state) replays exactly.
-        robot.composite_controller.get_controller("right").update_initial_joints(np.array(robot.init_qpos))
         self._place_nut_in_hand()
+        # Nullspace posture target = the nominal home configuration (robosuite uses the noisy start): the OSC's
+        # response then depends only on the MuJoCo state and the action, so reset_to(state) replays exactly. This
+        # also refreshes the controller's cached dynamics after the fingers closed on the nut.
+        robot.composite_controller.get_controller("right").update_initial_joints(np.array(robot.init_qpos))
         if self.deterministic_reset:
             return
         x = self.rng.uniform(*self.peg_x_range)

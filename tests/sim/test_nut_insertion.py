@@ -280,3 +280,21 @@ def test_take_over_regrasps_a_dropped_nut(nut):
     log = _run(nut, expert, 280)
     assert log[-1][0], f"no success after {len(log)} steps (phase {expert.phase})"
     assert nut.nut_in_hand()  # inserted while held again
+
+
+def test_a_recorded_demo_replays_exactly_from_its_first_state(nut):
+    from imgen_core import corruption
+    from sim.collect import record_demo
+
+    model, nut.corruption_model = nut.corruption_model, corruption.get("none")
+    try:
+        ep = record_demo(nut, make_oracle(nut), seed=2).episode
+        nut.reset(3)  # leave the simulator and the controller elsewhere
+        nut.step(np.array([0.5, 0.0, -0.5, 0.0, 0.0, 0.0, -1.0]))
+        nut.reset_to(ep.states[0])
+        for t, a in enumerate(ep.actions):
+            np.testing.assert_array_equal(nut.get_state(), ep.states[t])
+            nut.step(a)
+        assert nut.is_success()
+    finally:
+        nut.corruption_model = model
