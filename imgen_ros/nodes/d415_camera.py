@@ -8,9 +8,9 @@ intrinsics) in ``camera_color_optical_frame``, and the latched extrinsics ``~/ex
 * ``realsense`` / ``recording``: :class:`perception.capture.D415Capture` in a reader thread; stamp = arrival time.
 * ``sim``: the twin's camera. A MuJoCo test scene (:class:`sim.d415.CubeScene`, table top at ``table_z``) is posed
   from ``/sim/cube_pose_true``, ``/franka/ee_pose`` and ``/franka/gripper_width`` and rendered at ``fps`` with the
-  D415 noise model (:class:`sim.d415.SimD415`), by default through librealsense's software device and the same
-  capture code as the real camera. Stamp = stamp of the world state rendered, so latencies downstream include
-  rendering. The extrinsics are exact.
+  D415 noise model (:class:`sim.d415.SimD415`, noise fields drawn once and reused at random shifts), by default
+  through librealsense's software device and the same capture code as the real camera. Stamp = stamp of the
+  world state rendered, so latencies downstream include rendering. The extrinsics are exact.
 """
 
 from __future__ import annotations
@@ -88,11 +88,12 @@ class D415Camera(ImgenNode):
 
     def _init_sim(self) -> None:
         from perception.capture import CaptureConfig, D415Capture
-        from sim.d415 import CubeScene, CubeSceneConfig, SimD415
+        from sim.d415 import CubeScene, CubeSceneConfig, D415Spec, SimD415
 
         p = self.p
         self.scene = CubeScene(CubeSceneConfig(distractor=None, fingers=True))
-        self.sim_cam = SimD415(self.scene.model, self.scene.CAMERA, seed=p.seed)
+        # reused noise fields: a fresh 640x480 draw per frame cost more than the render and starved the graph
+        self.sim_cam = SimD415(self.scene.model, self.scene.CAMERA, spec=D415Spec(noise_bank=8), seed=p.seed)
         self.scene_T_base = shift_z(-p.table_z)  # the scene's table top is at z = 0
         if p.via_librealsense:
             self.capture = D415Capture(CaptureConfig(timeout_ms=2000), software=self.sim_cam.software_device())

@@ -53,9 +53,10 @@ def test_rendered_depth_and_colour_agree_with_the_scene_geometry(clean):
     assert r > 150 and r > 3 * max(g, b)
 
 
-def test_noise_grows_with_depth_squared_and_invalid_pixels_follow_the_model():
+@pytest.mark.parametrize("bank", [0, 4], ids=["fresh_draws", "noise_bank"])
+def test_noise_grows_with_depth_squared_and_invalid_pixels_follow_the_model(bank):
     scene = CubeScene()
-    spec = D415Spec(min_range_m=0.3, max_range_m=1.2)
+    spec = D415Spec(min_range_m=0.3, max_range_m=1.2, noise_bank=bank)
     cam = SimD415(scene.model, scene.CAMERA, spec=spec, seed=3)
     scene.place_cube(0.55, 0.0, 0.2)
     _, clean = cam.render_clean(scene.data)
@@ -81,6 +82,19 @@ def test_noise_grows_with_depth_squared_and_invalid_pixels_follow_the_model():
     jump[:, 1:] |= np.abs(np.diff(clean, axis=1)) > 0.01
     edge_cube = jump & (clean < 0.80) & (clean > 0)
     assert 0.3 < np.mean(depth[edge_cube] == 0) < 0.9
+
+
+def test_noise_bank_frames_differ_from_frame_to_frame():
+    """The reused fields land at new shifts: consecutive frames of a still scene carry different noise."""
+    scene = CubeScene()
+    cam = SimD415(scene.model, scene.CAMERA, spec=D415Spec(noise_bank=2), seed=1)
+    scene.place_cube(0.55, 0.0, 0.0)
+    frames = [cam.render(scene.data) for _ in range(4)]
+    cam.close()
+    for (c0, d0), (c1, d1) in zip(frames, frames[1:], strict=False):
+        both = (d0 > 0) & (d1 > 0)
+        assert np.mean(d0[both] != d1[both]) > 0.3
+        assert np.mean(c0 != c1) > 0.3
 
 
 def test_frames_reach_the_capture_through_librealsense(rig):
