@@ -55,7 +55,7 @@ def generate_mimicgen(adapter: Any, segments: list[list[Segment]], seed: int, cf
     adapter.reset(seed)
     rec = EpisodeRecorder(adapter)
     chosen = []
-    last_g = -1.0
+    last_g: float | None = None  # first interpolation: the source's initial command (the object may start in hand)
     for k, spec in enumerate(adapter.subtasks):
         seg = select_segment(segments[k], adapter.object_poses()[spec.object_ref], cfg, rng)
         chosen.append([seg.source, seg.span.start, seg.span.stop])
