@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from imgen_ros.graph import GraphSpec, NodeSpec, process_command
+from imgen_ros.graph import NODE_ENV, GraphSpec, NodeSpec, process_command
 
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +39,8 @@ def node_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("RCUTILS_COLORIZED_OUTPUT", "0")
     env.setdefault("MUJOCO_GL", "osmesa")
     env.setdefault("PYOPENGL_PLATFORM", "osmesa")
+    for k, v in NODE_ENV.items():
+        env.setdefault(k, v)
     return env
 
 

@@ -14,7 +14,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction, Shutdown  # ty
 from launch.substitutions import LaunchConfiguration  # type: ignore[import-not-found, unused-ignore]
 from launch_ros.actions import Node  # type: ignore[import-not-found, unused-ignore]
 
-from imgen_ros.graph import GraphSpec, all_aliases, build_graph, split_overrides, variants
+from imgen_ros.graph import NODE_ENV, GraphSpec, all_aliases, build_graph, split_overrides, variants
 from launch import LaunchDescription  # type: ignore[attr-defined, unused-ignore]
 
 _FLAGS = {"twin": "replace the devices by the sim twin: franky-sim robot, rendered D415 (real_deploy)",
@@ -29,6 +29,7 @@ def node_actions(graph: GraphSpec) -> list[Any]:
         kwargs: dict[str, Any] = {
             "package": n.package, "executable": n.executable, "name": n.name,
             "parameters": [dict(n.parameters)], "remappings": list(n.remappings), "output": "screen",
+            "additional_env": dict(NODE_ENV),
         }
         if n.namespace:
             kwargs["namespace"] = n.namespace

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from imgen_core.errors import ConfigError
-from imgen_ros.graph import GRAPHS, all_aliases, build_graph, process_command, variants
+from imgen_ros.graph import GRAPHS, NODE_ENV, all_aliases, build_graph, process_command, variants
+from imgen_ros.launcher import node_env
 from imgen_ros.params import ParamSpec, ros_arg_value
 from imgen_ros.schemas import NODES
 
@@ -160,6 +161,9 @@ def test_launch_file_and_imgen_launch_start_exactly_the_definition(graph, flags,
         assert {k: type(v) for k, v in cmd["parameters"].items()} == {k: type(v) for k, v in
                                                                        kw["parameters"][0].items()}
         assert cmd["remappings"] == kw["remappings"]
+        # both start the node with the same environment additions (one math thread per node process)
+        env = node_env({})
+        assert kw["additional_env"] == NODE_ENV and all(env[k] == v for k, v in NODE_ENV.items())
     # the overrides really landed
     for text in sets:
         key, val = text.split("=", 1)
