@@ -188,7 +188,10 @@ class BlockGraspAdapter:
         if state[0] > 0 and self.robot.gripper_width() < OPEN_WIDTH - 0.005 and self.robot.gripper_width_rate() <= 1e-3:
             grip = -grip
         self._gripper_model.current_action = grip
-        self.env.robots[0].composite_controller.reset()
+        composite = self.env.robots[0].composite_controller
+        for part in composite.part_controllers.values():  # re-read the restored pose: reset_goal() uses the
+            part.update(force=True)  # cached one, stale when no step ran since the last env.reset()
+        composite.reset()
         self.env.timestep = int(round(state[0] / self.env.control_timestep))
         self.env.cur_time = float(state[0])
         self._begin_episode()

@@ -172,3 +172,22 @@ def test_contact_reveals_the_cube_pose_when_observability_is_enabled(adapter, mo
             np.testing.assert_array_equal(after[:2, 3], seen[:2, 3])
     finally:
         adapter.observability = "none"
+
+
+def test_reset_to_right_after_a_reset_replays_exactly(adapter):
+    """``reset_to`` straight after ``reset`` (no step between) must restore the OSC goal from the restored pose,
+    not from the pose robosuite cached at the reset: the same actions then give the same states."""
+    import numpy as np
+
+    adapter.reset(5)
+    start = adapter.get_state()
+    actions = [np.array([0.3, -0.2, -0.4, 0.0, 0.0, 0.1, -1.0])] * 8
+    ref = []
+    for a in actions:
+        adapter.step(a)
+        ref.append(adapter.get_state())
+    adapter.reset(6)  # another scene, then straight back to the first one's start
+    adapter.reset_to(start)
+    for a, want in zip(actions, ref, strict=True):
+        adapter.step(a)
+        np.testing.assert_allclose(adapter.get_state(), want, atol=1e-9)
