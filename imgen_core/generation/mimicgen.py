@@ -50,14 +50,22 @@ def replay_segment(adapter: Any, rec: EpisodeRecorder, seg: Segment, cfg: Genera
 
 def generate_mimicgen(adapter: Any, segments: list[list[Segment]], seed: int, cfg: GenerationConfig,
                       timer: StepTimer) -> Attempt:
-    """One MimicGen attempt in the scene of ``seed`` (true poses, no corruption)."""
+    """One MimicGen attempt in the scene of ``seed`` (true poses, no corruption).
+
+    Every subtask replays a segment of the same source demo (MimicGen's default): a later subtask then starts
+    from the in-hand object pose its source had (e.g. the side of a nut's handle that was grasped). The first
+    interpolation keeps the source's initial gripper command (the object may start in the hand).
+    """
     rng = np.random.default_rng(seed)
     adapter.reset(seed)
     rec = EpisodeRecorder(adapter)
     chosen = []
-    last_g: float | None = None  # first interpolation: the source's initial command (the object may start in hand)
+    last_g: float | None = None
+    source: int | None = None
     for k, spec in enumerate(adapter.subtasks):
-        seg = select_segment(segments[k], adapter.object_poses()[spec.object_ref], cfg, rng)
+        candidates = [s for s in segments[k] if s.source == source] or segments[k]
+        seg = select_segment(candidates, adapter.object_poses()[spec.object_ref], cfg, rng)
+        source = seg.source
         chosen.append([seg.source, seg.span.start, seg.span.stop])
         replay_segment(adapter, rec, seg, cfg, rng, timer, intervention=False, interp_gripper=last_g)
         last_g = float(seg.gripper[-1])
