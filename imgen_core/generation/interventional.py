@@ -70,7 +70,9 @@ def generate_interventional(adapter: Any, policy: Any, sources: list[Interventio
                 return Attempt(None, False, "no_source_mistakes", {"seed": seed})
             seg = select_segment(mistake_segs, adapter.object_poses()[mistake_segs[0].object_ref], cfg, rng)
             used.append([seg.source, seg.span.start, seg.span.stop])
-            replay_segment(adapter, rec, seg, cfg, rng, timer, intervention=False, interp_gripper=-1.0)
+            # the episode's starting gripper command (open for Block Grasp; closed where the object starts in hand)
+            start_g = float(getattr(adapter, "last_gripper_command", -1.0))
+            replay_segment(adapter, rec, seg, cfg, rng, timer, intervention=False, interp_gripper=start_g)
             outcome = "success" if adapter.is_success() else f"mistake:{adapter.mistake() or 'replayed'}"
         else:
             outcome = "success" if adapter.is_success() else "budget"

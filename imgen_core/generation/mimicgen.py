@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from imgen_core.dataset import Episode, EpisodeRecorder
+from imgen_core.errors import ConfigError
 from imgen_core.generation.config import GenerationConfig
 from imgen_core.generation.execute import StepTimer, execute_targets, interpolation, settle
 from imgen_core.generation.sources import Segment
@@ -69,6 +70,8 @@ def generate_mimicgen(adapter: Any, segments: list[list[Segment]], seed: int, cf
         chosen.append([seg.source, seg.span.start, seg.span.stop])
         replay_segment(adapter, rec, seg, cfg, rng, timer, intervention=False, interp_gripper=last_g)
         last_g = float(seg.gripper[-1])
+    if last_g is None:
+        raise ConfigError(f"task {adapter.name!r} declares no subtasks: nothing to generate")
     ok = settle(adapter, rec, rec.last_target, last_g, cfg.settle_steps, timer, intervention=False)
     info = {"seed": seed, "sources": chosen, "method": "mimicgen"}
     if not ok:
