@@ -67,11 +67,13 @@ class CubePoseEstimatorNode(ImgenNode):
         self._stop = threading.Event()
         self.estimates = 0
         self.poses = 0
+        self.images = 0  # image messages received (colour + depth)
+        self.pairs = 0  # colour/depth pairs formed (the newest waits; older unprocessed pairs are dropped)
         self.pose_pub = self.create_publisher(PoseStamped, S.CUBE_POSE, 10)
         self.status_pub = self.create_publisher(DiagnosticStatus, S.CUBE_POSE_STATUS, 10)
         self.points_pub = self.create_publisher(PointCloud2, S.POINTS, qos_profile_sensor_data)
         self.marker_pub = self.create_publisher(MarkerArray, S.MARKERS, 10)
-        sensor = QoSProfile(depth=2)  # reliable (realsense-ros' default): big images are not dropped by fragments
+        sensor = QoSProfile(depth=6)  # reliable (realsense-ros' default): big images are not dropped by fragments
         self.create_subscription(Image, S.COLOR_IMAGE, lambda m: self._on_image(m, self._color), sensor,
                                  callback_group=self.io_group)
         self.create_subscription(Image, S.DEPTH_IMAGE, lambda m: self._on_image(m, self._depth), sensor,
@@ -111,12 +113,14 @@ class CubePoseEstimatorNode(ImgenNode):
     def _on_image(self, msg: Image, store: dict[int, Image]) -> None:
         stamp = stamp_to_ns(msg.header.stamp)
         with self._lock:
+            self.images += 1
             store[stamp] = msg
             for d in (self._color, self._depth):  # keep only recent stamps
                 while len(d) > 4:
                     d.pop(min(d))
             if stamp in self._color and stamp in self._depth:
                 self._pending = (self._color.pop(stamp), self._depth.pop(stamp))
+                self.pairs += 1
                 self._wake.set()
 
     def _frame(self, color: Image, depth: Image) -> Any:
@@ -181,8 +185,8 @@ class CubePoseEstimatorNode(ImgenNode):
         self.status_pub.publish(DiagnosticStatus(
             level=level, name=S.CUBE_POSE, hardware_id="d415", message=message,
             values=[KeyValue(key=k, value=v) for k, v in values.items()]))
-        self.set_health(OK if hold.state == "fresh" else WARN, message, estimates=self.estimates,
-                        poses=self.poses, held=self.held, time_ms=f"{st.time_ms:.1f}")
+        self.set_health(OK if hold.state == "fresh" else WARN, message, images=self.images, pairs=self.pairs,
+                        estimates=self.estimates, poses=self.poses, held=self.held, time_ms=f"{st.time_ms:.1f}")
 
     def close(self) -> None:
         self._stop.set()
