@@ -205,11 +205,13 @@ def test_opening_between_trials_never_overlaps_a_running_gripper_command(ctl):
     """A blocking open (between trials) issued while the worker's grasp runs must wait for it: on franky-sim an
     overlapped command leaves the first one's future pending for good, and no later grasp was ever sent (the
     rehearsal's 'cube not lifted' with the gripper command at +1 and the fingers open)."""
-    n_done = len(_events(ctl, "gripper_done"))
+    n_done, n_sent = len(_events(ctl, "gripper_done")), len(_events(ctl, "gripper"))
     stream(ctl, lambda k, o: [0, 0, 0, 0, 0, 0, 1.0], 3)  # the worker starts a grasp (closing on nothing: ~1 s)
     t0 = time.monotonic()
-    while time.monotonic() - t0 < 2.0 and not any(e.data.get("command") == "close" for e in _events(ctl, "gripper")):
+    while time.monotonic() - t0 < 2.0 and not any(e.data.get("command") == "close"
+                                                  for e in _events(ctl, "gripper")[n_sent:]):
         time.sleep(0.01)
+    assert any(e.data.get("command") == "close" for e in _events(ctl, "gripper")[n_sent:]), "no grasp was sent"
     ctl.open_gripper()  # at once, while that grasp runs
     assert len(_events(ctl, "gripper_done")) > n_done, "open_gripper ran beside the running grasp"
     assert ctl.refresh().gripper_width > 0.07
