@@ -24,22 +24,15 @@ from imgen_core import keys as K
 from imgen_core.errors import ConfigError, SafetyError, check_choice
 from imgen_core.mistakes import GraspState, GripperContacts, block_grasp_mistake
 from imgen_core.task import SubtaskSpec
-from sim import osc
 from sim.robot import PandaTwin
 from sim.tasks.block_grasp_env import CUBE_SIZE, ENV_NAME, GRIPPER_OPEN_ACTION, default_controller_config
+from sim.tasks.common import AdapterCommon
 
 TASK_NAME = "block_grasp"
 OBSERVABILITY = ("none", "full", "partial")
 OPEN_WIDTH = 0.08
 GRASP_SIGNAL = "grasp"
 DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
-
-
-def _quat_xyzw(rot: np.ndarray) -> np.ndarray:
-    """Rotation matrix → unit quaternion xyzw (MuJoCo's C routine; sign fixed by the caller)."""
-    q = np.empty(4)
-    mujoco.mju_mat2Quat(q, np.ascontiguousarray(rot, dtype=np.float64).reshape(9))
-    return np.array([q[1], q[2], q[3], q[0]])
 
 
 def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
@@ -57,7 +50,7 @@ def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
     return kw
 
 
-class BlockGraspAdapter:
+class BlockGraspAdapter(AdapterCommon):
     """The Block Grasp twin behind the small :class:`~imgen_core.task.TaskAdapter` interface.
 
     Args:
@@ -126,22 +119,6 @@ class BlockGraspAdapter:
         self._last_gripper_cmd = -1.0
         self._cube_start = self.object_poses()["cube"][:3, 3].copy()
 
-    def _invalidate(self) -> None:
-        self._cache.clear()
-
-    def _contact_arrays(self) -> tuple[np.ndarray, np.ndarray, int]:
-        d = self._d
-        n = int(d.ncon)
-        if n == 0:
-            empty = np.zeros(0, dtype=np.int32)
-            return empty, empty, 0
-        return np.asarray(d.contact.geom1[:n]), np.asarray(d.contact.geom2[:n]), n
-
-    def _pair_mask(self, g1: np.ndarray, g2: np.ndarray, a: str, b: str) -> np.ndarray:
-        """Contacts between geom group ``a`` and geom group ``b`` (names of ``self._mask``)."""
-        ma, mb = self._mask[a], self._mask[b]
-        return (ma[g1] & mb[g2]) | (mb[g1] & ma[g2])
-
     def _update_observability(self) -> None:
         if self.observability == "none" or self._revealed is not None:
             return
@@ -199,11 +176,6 @@ class BlockGraspAdapter:
         self._update_observability()
         return self.observation()
 
-    def get_state(self) -> np.ndarray:
-        """Flattened MuJoCo state ``(1 + nq + nv,)``: time, qpos, qvel (robosuite ``get_state().flatten()``)."""
-        d = self._d
-        return np.concatenate([[d.time], d.qpos, d.qvel])
-
     def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
         """One 20 Hz control step with a normalised 7-D action."""
         a = np.asarray(action, dtype=np.float64).reshape(-1)
@@ -225,8 +197,8 @@ class BlockGraspAdapter:
         if obs is None:
             ee = self.eef_pose()
             cube = self.observed_object_poses()["cube"]
-            pos, quat = ee[:3, 3], _quat_xyzw(ee[:3, :3])
-            cpos, cquat = cube[:3, 3], frames.object_quat_for_policy(_quat_xyzw(cube[:3, :3]))
+            pos, quat = ee[:3, 3], se3.mat_to_quat_xyzw(ee[:3, :3])
+            cpos, cquat = cube[:3, 3], frames.object_quat_for_policy(se3.mat_to_quat_xyzw(cube[:3, :3]))
             obs = {
                 K.OBS_EEF_POS: pos, K.OBS_EEF_QUAT: frames.eef_quat_for_policy(quat),
                 K.OBS_GRIPPER_WIDTH: np.array([self.robot.gripper_width()]),
@@ -234,13 +206,6 @@ class BlockGraspAdapter:
             }
             self._cache["obs"] = obs
         return {k: v.copy() for k, v in obs.items()}
-
-    def eef_pose(self) -> np.ndarray:
-        """``base_T_tcp`` ``(4,4)``."""
-        p = self._cache.get("eef")
-        if p is None:
-            p = self._cache["eef"] = self.robot.base_T_tcp()
-        return p.copy()
 
     def object_poses(self) -> dict[str, np.ndarray]:
         """True ``base_T_cube``."""
@@ -259,42 +224,6 @@ class BlockGraspAdapter:
             seen[:2, 3] = self._revealed[:2]
             return {"cube": seen}
         return {"cube": self._corruption.apply(true)}
-
-    def set_corruption(self, corruption: Any) -> None:
-        """Use ``corruption`` (a :class:`~imgen_core.corruption.CorruptionSample`, its dict, or None) from now on."""
-        if corruption is None:
-            corruption = corruption_lib.NO_CORRUPTION
-        elif isinstance(corruption, dict):
-            corruption = corruption_lib.CorruptionSample.from_dict(corruption)
-        elif not isinstance(corruption, corruption_lib.CorruptionSample):
-            raise ConfigError(f"set_corruption expects a CorruptionSample, dict or None, got {type(corruption)}")
-        self._corruption = corruption
-        self._invalidate()
-
-    @property
-    def last_gripper_command(self) -> float:
-        """The gripper command of the last step (+1 close, -1 open; inferred after ``reset_to``)."""
-        return self._last_gripper_cmd
-
-    @property
-    def corruption(self) -> corruption_lib.CorruptionSample:
-        """The current corruption sample."""
-        return self._corruption
-
-    def corruption_info(self) -> dict[str, Any]:
-        """JSON-able current corruption sample (stored in episode info)."""
-        return self._corruption.to_dict()
-
-    def target_pose_to_action(self, target_pose: np.ndarray, gripper: float) -> np.ndarray:
-        """Action ``(7,)`` whose OSC goal is ``target_pose`` (TCP, base frame), scaled down if out of range."""
-        r = self.robot
-        return osc.target_to_action(self.eef_pose(), np.asarray(target_pose, dtype=np.float64), r.tcp_T_site,
-                                    gripper, r.origin_R_base)
-
-    def action_to_target_pose(self, action: np.ndarray) -> np.ndarray:
-        """TCP target ``(4,4)`` the OSC aims at for ``action`` from the current state."""
-        r = self.robot
-        return osc.action_to_target(self.eef_pose(), action, r.tcp_T_site, r.origin_R_base)
 
     def subtask_signals(self) -> dict[str, bool]:
         """``grasp``: both fingers on the cube (informative; Block Grasp is a single subtask)."""
@@ -378,6 +307,3 @@ class BlockGraspAdapter:
         """Base-frame z of the cube centre at rest [m]."""
         return float(self.env.cube_rest_z - self.robot.world_T_base[2, 3])
 
-    def close(self) -> None:
-        """Release the simulator (and any renderer)."""
-        self.env.close()

@@ -38,10 +38,10 @@ from imgen_core import frames, se3
 from imgen_core import keys as K
 from imgen_core.errors import ConfigError, SafetyError, check_choice
 from imgen_core.task import SubtaskSpec
-from sim import osc
 from sim.robot import PandaTwin
 from sim.tasks import coffee_env as E
 from sim.tasks.coffee_env import ENV_NAME, POD_HEIGHT, POD_RADIUS, default_controller_config
+from sim.tasks.common import AdapterCommon
 
 TASK_NAME = "coffee"
 OBSERVABILITY = ("none", "full", "partial")
@@ -59,12 +59,6 @@ POD_MISALIGNED_CONTACT = "pod_misaligned_contact"
 POD_DROPPED = "pod_dropped_outside"
 ROBOT_MACHINE = "robot_machine_contact"
 REASONS = (POD_ON_RIM, POD_MISALIGNED_CONTACT, POD_DROPPED, ROBOT_MACHINE)
-
-
-def _quat_xyzw(rot: np.ndarray) -> np.ndarray:
-    q = np.empty(4)
-    mujoco.mju_mat2Quat(q, np.ascontiguousarray(rot, dtype=np.float64).reshape(9))
-    return np.array([q[1], q[2], q[3], q[0]])
 
 
 def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
@@ -98,7 +92,7 @@ class PodContacts:
         return self.left_pod and self.right_pod
 
 
-class CoffeeAdapter:
+class CoffeeAdapter(AdapterCommon):
     """The Coffee twin behind the small :class:`~imgen_core.task.TaskAdapter` interface.
 
     Args:
@@ -162,21 +156,6 @@ class CoffeeAdapter:
         self._contact_pos: np.ndarray | None = None  # mean first pod-holder contact position (base frame)
         self._last_gripper_cmd = 1.0
 
-    def _invalidate(self) -> None:
-        self._cache.clear()
-
-    def _contact_arrays(self) -> tuple[np.ndarray, np.ndarray, int]:
-        d = self._d
-        n = int(d.ncon)
-        if n == 0:
-            empty = np.zeros(0, dtype=np.int32)
-            return empty, empty, 0
-        return np.asarray(d.contact.geom1[:n]), np.asarray(d.contact.geom2[:n]), n
-
-    def _pair_mask(self, g1: np.ndarray, g2: np.ndarray, a: str, b: str) -> np.ndarray:
-        ma, mb = self._mask[a], self._mask[b]
-        return (ma[g1] & mb[g2]) | (mb[g1] & ma[g2])
-
     def _update_contact_latch(self) -> None:
         """Latch the first pod-holder contact (always tracked; exposed according to ``observability``)."""
         if self._contact_pos is not None:
@@ -228,11 +207,6 @@ class CoffeeAdapter:
         self._update_contact_latch()
         return self.observation()
 
-    def get_state(self) -> np.ndarray:
-        """Flattened MuJoCo state ``(1 + nq + nv,)``: time, qpos, qvel."""
-        d = self._d
-        return np.concatenate([[d.time], d.qpos, d.qvel])
-
     def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
         """One 20 Hz control step with a normalised 7-D action."""
         a = np.asarray(action, dtype=np.float64).reshape(-1)
@@ -257,11 +231,12 @@ class CoffeeAdapter:
         if obs is None:
             ee = self.eef_pose()
             seen = self.observed_object_poses()
-            obs = {K.OBS_EEF_POS: ee[:3, 3], K.OBS_EEF_QUAT: frames.eef_quat_for_policy(_quat_xyzw(ee[:3, :3])),
+            obs = {K.OBS_EEF_POS: ee[:3, 3],
+                   K.OBS_EEF_QUAT: frames.eef_quat_for_policy(se3.mat_to_quat_xyzw(ee[:3, :3])),
                    K.OBS_GRIPPER_WIDTH: np.array([self.robot.gripper_width()])}
             for name in self.object_names:
                 obs[K.obs_object_pos(name)] = seen[name][:3, 3]
-                obs[K.obs_object_quat(name)] = frames.object_quat_for_policy(_quat_xyzw(seen[name][:3, :3]))
+                obs[K.obs_object_quat(name)] = frames.object_quat_for_policy(se3.mat_to_quat_xyzw(seen[name][:3, :3]))
             flag, pos = np.zeros(1), np.zeros(3)
             if self.contact_revealed():
                 flag[0] = 1.0
@@ -269,13 +244,6 @@ class CoffeeAdapter:
             obs[OBS_CONTACT_FLAG], obs[OBS_CONTACT_POS] = flag, pos
             self._cache["obs"] = obs
         return {k: v.copy() for k, v in obs.items()}
-
-    def eef_pose(self) -> np.ndarray:
-        """``base_T_tcp`` ``(4,4)``."""
-        p = self._cache.get("eef")
-        if p is None:
-            p = self._cache["eef"] = self.robot.base_T_tcp()
-        return p.copy()
 
     def object_poses(self) -> dict[str, np.ndarray]:
         """True ``base_T_pod`` and ``base_T_machine``."""
@@ -291,42 +259,6 @@ class CoffeeAdapter:
         if not (self.observability == "full" and self.contact_revealed()):
             poses["machine"] = self._corruption.apply(poses["machine"])
         return poses
-
-    def set_corruption(self, corruption: Any) -> None:
-        """Use ``corruption`` (a :class:`~imgen_core.corruption.CorruptionSample`, its dict, or None) from now on."""
-        if corruption is None:
-            corruption = corruption_lib.NO_CORRUPTION
-        elif isinstance(corruption, dict):
-            corruption = corruption_lib.CorruptionSample.from_dict(corruption)
-        elif not isinstance(corruption, corruption_lib.CorruptionSample):
-            raise ConfigError(f"set_corruption expects a CorruptionSample, dict or None, got {type(corruption)}")
-        self._corruption = corruption
-        self._invalidate()
-
-    @property
-    def last_gripper_command(self) -> float:
-        """The gripper command of the last step (+1 close, -1 open; closed at reset, inferred after ``reset_to``)."""
-        return self._last_gripper_cmd
-
-    @property
-    def corruption(self) -> corruption_lib.CorruptionSample:
-        """The current corruption sample."""
-        return self._corruption
-
-    def corruption_info(self) -> dict[str, Any]:
-        """JSON-able current corruption sample (stored in episode info)."""
-        return self._corruption.to_dict()
-
-    def target_pose_to_action(self, target_pose: np.ndarray, gripper: float) -> np.ndarray:
-        """Action ``(7,)`` whose OSC goal is ``target_pose`` (TCP, base frame), scaled down if out of range."""
-        r = self.robot
-        return osc.target_to_action(self.eef_pose(), np.asarray(target_pose, dtype=np.float64), r.tcp_T_site,
-                                    gripper, r.origin_R_base)
-
-    def action_to_target_pose(self, action: np.ndarray) -> np.ndarray:
-        """TCP target ``(4,4)`` the OSC aims at for ``action`` from the current state."""
-        r = self.robot
-        return osc.action_to_target(self.eef_pose(), action, r.tcp_T_site, r.origin_R_base)
 
     def subtask_signals(self) -> dict[str, bool]:
         """``pod_holder_contact``: the pod touches the holder now (informative; Coffee is a single subtask)."""
@@ -425,6 +357,3 @@ class CoffeeAdapter:
                 "wall_height": E.HOLDER_WALL_HEIGHT, "floor_z": E.HOLDER_FLOOR_Z, "pod_radius": POD_RADIUS,
                 "pod_height": POD_HEIGHT}
 
-    def close(self) -> None:
-        """Release the simulator (and any renderer)."""
-        self.env.close()

@@ -36,8 +36,8 @@ from imgen_core import frames, se3
 from imgen_core import keys as K
 from imgen_core.errors import ConfigError, SafetyError, check_choice
 from imgen_core.task import SubtaskSpec
-from sim import osc
 from sim.robot import PandaTwin
+from sim.tasks.common import AdapterCommon
 from sim.tasks.nut_insertion_env import (
     ENV_NAME,
     GRIPPER_CLOSED_ACTION,
@@ -81,7 +81,7 @@ def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
     return kw
 
 
-class NutInsertionAdapter:
+class NutInsertionAdapter(AdapterCommon):
     """The Nut Insertion twin behind the small :class:`~imgen_core.task.TaskAdapter` interface.
 
     Args:
@@ -141,22 +141,6 @@ class NutInsertionAdapter:
         self._contact_flag = False
         self._contact_pos = np.zeros(3)  # mean first nut–peg contact position, base frame
         self._last_gripper_cmd = 1.0  # the nut starts in the closed hand
-
-    def _invalidate(self) -> None:
-        self._cache.clear()
-
-    def _contact_arrays(self) -> tuple[np.ndarray, np.ndarray, int]:
-        d = self._d
-        n = int(d.ncon)
-        if n == 0:
-            empty = np.zeros(0, dtype=np.int32)
-            return empty, empty, 0
-        return np.asarray(d.contact.geom1[:n]), np.asarray(d.contact.geom2[:n]), n
-
-    def _pair_mask(self, g1: np.ndarray, g2: np.ndarray, a: str, b: str) -> np.ndarray:
-        """Contacts between geom group ``a`` and geom group ``b`` (names of ``self._mask``)."""
-        ma, mb = self._mask[a], self._mask[b]
-        return (ma[g1] & mb[g2]) | (mb[g1] & ma[g2])
 
     def _update_observability(self) -> None:
         """Latch the first nut–peg contact (flag and mean contact position; for every observability mode)."""
@@ -218,11 +202,6 @@ class NutInsertionAdapter:
         self._update_observability()
         return self.observation()
 
-    def get_state(self) -> np.ndarray:
-        """Flattened MuJoCo state ``(1 + nq + nv,)``: time, qpos, qvel (robosuite ``get_state().flatten()``)."""
-        d = self._d
-        return np.concatenate([[d.time], d.qpos, d.qvel])
-
     def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
         """One 20 Hz control step with a normalised 7-D action."""
         a = np.asarray(action, dtype=np.float64).reshape(-1)
@@ -261,13 +240,6 @@ class NutInsertionAdapter:
             self._cache["obs"] = obs
         return {k: v.copy() for k, v in obs.items()}
 
-    def eef_pose(self) -> np.ndarray:
-        """``base_T_tcp`` ``(4,4)``."""
-        p = self._cache.get("eef")
-        if p is None:
-            p = self._cache["eef"] = self.robot.base_T_tcp()
-        return p.copy()
-
     def object_poses(self) -> dict[str, np.ndarray]:
         """True ``base_T_nut`` (hole centre, mid-thickness) and ``base_T_peg`` (body centre)."""
         p = self._cache.get("poses")
@@ -282,42 +254,6 @@ class NutInsertionAdapter:
         if not (self._revealed and self.observability == "full"):
             poses["peg"] = self._corruption.apply(poses["peg"])
         return poses
-
-    def set_corruption(self, corruption: Any) -> None:
-        """Use ``corruption`` (a :class:`~imgen_core.corruption.CorruptionSample`, its dict, or None) from now on."""
-        if corruption is None:
-            corruption = corruption_lib.NO_CORRUPTION
-        elif isinstance(corruption, dict):
-            corruption = corruption_lib.CorruptionSample.from_dict(corruption)
-        elif not isinstance(corruption, corruption_lib.CorruptionSample):
-            raise ConfigError(f"set_corruption expects a CorruptionSample, dict or None, got {type(corruption)}")
-        self._corruption = corruption
-        self._invalidate()
-
-    @property
-    def last_gripper_command(self) -> float:
-        """The gripper command of the last step (+1 close, -1 open; inferred after ``reset_to``)."""
-        return self._last_gripper_cmd
-
-    @property
-    def corruption(self) -> corruption_lib.CorruptionSample:
-        """The current corruption sample."""
-        return self._corruption
-
-    def corruption_info(self) -> dict[str, Any]:
-        """JSON-able current corruption sample (stored in episode info)."""
-        return self._corruption.to_dict()
-
-    def target_pose_to_action(self, target_pose: np.ndarray, gripper: float) -> np.ndarray:
-        """Action ``(7,)`` whose OSC goal is ``target_pose`` (TCP, base frame), scaled down if out of range."""
-        r = self.robot
-        return osc.target_to_action(self.eef_pose(), np.asarray(target_pose, dtype=np.float64), r.tcp_T_site,
-                                    gripper, r.origin_R_base)
-
-    def action_to_target_pose(self, action: np.ndarray) -> np.ndarray:
-        """TCP target ``(4,4)`` the OSC aims at for ``action`` from the current state."""
-        r = self.robot
-        return osc.action_to_target(self.eef_pose(), action, r.tcp_T_site, r.origin_R_base)
 
     def subtask_signals(self) -> dict[str, bool]:
         """``nut_on_peg_contact`` (informative; a single subtask): the nut touches the peg or is threaded on it.
@@ -429,8 +365,4 @@ class NutInsertionAdapter:
     def nut_half_thickness(self) -> float:
         """Half thickness of the nut [m]."""
         return NUT_HALF_THICKNESS
-
-    def close(self) -> None:
-        """Release the simulator (and any renderer)."""
-        self.env.close()
 

@@ -41,10 +41,10 @@ from imgen_core import keys as K
 from imgen_core.errors import ConfigError, SafetyError, check_choice
 from imgen_core.mistakes import CLOSED_ON_AIR
 from imgen_core.task import SubtaskSpec
-from sim import osc
 from sim.robot import PandaTwin
-from sim.tasks.block_grasp import OPEN_WIDTH, _quat_xyzw
+from sim.tasks.block_grasp import OPEN_WIDTH
 from sim.tasks.block_grasp_env import GRIPPER_OPEN_ACTION
+from sim.tasks.common import AdapterCommon
 from sim.tasks.nut_peg_assembly_env import ENV_NAME, HANDLE_HALF_WIDTH, NUT_OUTER_HALF, default_controller_config
 
 TASK_NAME = "nut_peg_assembly"
@@ -74,7 +74,7 @@ def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
     return kw
 
 
-class NutPegAssemblyAdapter:
+class NutPegAssemblyAdapter(AdapterCommon):
     """The Nut-and-Peg Assembly twin behind the :class:`~imgen_core.task.TaskAdapter` interface.
 
     Args:
@@ -134,9 +134,6 @@ class NutPegAssemblyAdapter:
         self._last_gripper_cmd = -1.0
         self._nut_start = self.object_poses()["nut"][:3, 3].copy()
 
-    def _invalidate(self) -> None:
-        self._cache.clear()
-
     def _pairs(self, a: str, b: str) -> bool:
         """Any current contact between geom groups ``a`` and ``b``."""
         d = self._d
@@ -189,11 +186,6 @@ class NutPegAssemblyAdapter:
         self._update_observability()
         return self.observation()
 
-    def get_state(self) -> np.ndarray:
-        """Flattened MuJoCo state ``(1 + nq + nv,)``: time, qpos, qvel."""
-        d = self._d
-        return np.concatenate([[d.time], d.qpos, d.qvel])
-
     def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
         """One 20 Hz control step with a normalised 7-D action (NaN/inf or a wrong shape is refused)."""
         a = np.asarray(action, dtype=np.float64).reshape(-1)
@@ -213,21 +205,15 @@ class NutPegAssemblyAdapter:
         obs = self._cache.get("obs")
         if obs is None:
             ee = self.eef_pose()
-            obs = {K.OBS_EEF_POS: ee[:3, 3], K.OBS_EEF_QUAT: frames.eef_quat_for_policy(_quat_xyzw(ee[:3, :3])),
+            obs = {K.OBS_EEF_POS: ee[:3, 3],
+                   K.OBS_EEF_QUAT: frames.eef_quat_for_policy(se3.mat_to_quat_xyzw(ee[:3, :3])),
                    K.OBS_GRIPPER_WIDTH: np.array([self.robot.gripper_width()])}
             for name, pose in self.observed_object_poses().items():
                 obs[K.obs_object_pos(name)] = pose[:3, 3]
-                obs[K.obs_object_quat(name)] = frames.object_quat_for_policy(_quat_xyzw(pose[:3, :3]))
+                obs[K.obs_object_quat(name)] = frames.object_quat_for_policy(se3.mat_to_quat_xyzw(pose[:3, :3]))
             obs[CONTACT_FLAG_KEY] = np.array([1.0 if self._touched else 0.0])
             self._cache["obs"] = obs
         return {k: v.copy() for k, v in obs.items()}
-
-    def eef_pose(self) -> np.ndarray:
-        """``base_T_tcp`` ``(4,4)``."""
-        p = self._cache.get("eef")
-        if p is None:
-            p = self._cache["eef"] = self.robot.base_T_tcp()
-        return p.copy()
 
     def object_poses(self) -> dict[str, np.ndarray]:
         """True ``base_T_nut`` (ring centre, handle along +x) and ``base_T_peg`` (peg centre)."""
@@ -254,45 +240,9 @@ class NutPegAssemblyAdapter:
             seen[:3, 3] = true[:3, 3]
         return {"nut": seen, "peg": poses["peg"]}
 
-    def set_corruption(self, corruption: Any) -> None:
-        """Use ``corruption`` (a :class:`~imgen_core.corruption.CorruptionSample`, its dict, or None) from now on."""
-        if corruption is None:
-            corruption = corruption_lib.NO_CORRUPTION
-        elif isinstance(corruption, dict):
-            corruption = corruption_lib.CorruptionSample.from_dict(corruption)
-        elif not isinstance(corruption, corruption_lib.CorruptionSample):
-            raise ConfigError(f"set_corruption expects a CorruptionSample, dict or None, got {type(corruption)}")
-        self._corruption = corruption
-        self._invalidate()
-
     def set_geometry(self, swap: bool) -> None:
         """Force Table 2's geometry for the current episode: ``False`` = original (1), ``True`` = alternate (2)."""
         self.set_corruption(corruption_lib.CorruptionSample(name="geometry_swap", geometry_swap=bool(swap)))
-
-    @property
-    def last_gripper_command(self) -> float:
-        """The gripper command of the last step (+1 close, -1 open; inferred after ``reset_to``)."""
-        return self._last_gripper_cmd
-
-    @property
-    def corruption(self) -> corruption_lib.CorruptionSample:
-        """The current corruption sample."""
-        return self._corruption
-
-    def corruption_info(self) -> dict[str, Any]:
-        """JSON-able current corruption sample (stored in episode info)."""
-        return self._corruption.to_dict()
-
-    def target_pose_to_action(self, target_pose: np.ndarray, gripper: float) -> np.ndarray:
-        """Action ``(7,)`` whose OSC goal is ``target_pose`` (TCP, base frame), scaled down if out of range."""
-        r = self.robot
-        return osc.target_to_action(self.eef_pose(), np.asarray(target_pose, dtype=np.float64), r.tcp_T_site,
-                                    gripper, r.origin_R_base)
-
-    def action_to_target_pose(self, action: np.ndarray) -> np.ndarray:
-        """TCP target ``(4,4)`` the OSC aims at for ``action`` from the current state."""
-        r = self.robot
-        return osc.action_to_target(self.eef_pose(), action, r.tcp_T_site, r.origin_R_base)
 
     def nut_held(self) -> bool:
         """Both fingers touch the nut."""
@@ -365,6 +315,3 @@ class NutPegAssemblyAdapter:
         """Base-frame z of the table top [m]."""
         return float(self.env.table_top_z - self.robot.world_T_base[2, 3])
 
-    def close(self) -> None:
-        """Release the simulator (and any renderer)."""
-        self.env.close()

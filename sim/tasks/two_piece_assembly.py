@@ -36,13 +36,13 @@ import mujoco
 import numpy as np
 
 from imgen_core import corruption as corruption_lib
-from imgen_core import frames
+from imgen_core import frames, se3
 from imgen_core import keys as K
 from imgen_core.errors import ConfigError, SafetyError, check_choice
 from imgen_core.task import SubtaskSpec
-from sim import osc
 from sim.robot import PandaTwin
 from sim.tasks import two_piece_assembly_env as tpa_env
+from sim.tasks.common import AdapterCommon
 from sim.tasks.two_piece_assembly_env import ENV_NAME, GRIPPER_CLOSED_ACTION, default_controller_config
 
 TASK_NAME = "two_piece_assembly"
@@ -61,13 +61,6 @@ GRIPPER_HIT = "gripper_receptacle_contact"
 PIECE_TILTED = "piece_tilted"
 GRIPPER_TABLE = "gripper_table_contact"
 REASONS = (PIECE_TABLE, PIECE_ON_RIM, MISALIGNED, PIECE_TILTED, GRIPPER_HIT, GRIPPER_TABLE)
-
-
-def _quat_xyzw(rot: np.ndarray) -> np.ndarray:
-    """Rotation matrix → unit quaternion xyzw (MuJoCo's routine; sign fixed by the caller)."""
-    q = np.empty(4)
-    mujoco.mju_mat2Quat(q, np.ascontiguousarray(rot, dtype=np.float64).reshape(9))
-    return np.array([q[1], q[2], q[3], q[0]])
 
 
 def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
@@ -103,7 +96,7 @@ class AssemblyContacts:
         return self.left_piece and self.right_piece
 
 
-class TwoPieceAssemblyAdapter:
+class TwoPieceAssemblyAdapter(AdapterCommon):
     """The 2-Piece Assembly twin behind the small :class:`~imgen_core.task.TaskAdapter` interface.
 
     Args:
@@ -166,21 +159,6 @@ class TwoPieceAssemblyAdapter:
         self._contact_dir = np.zeros(3)
         self._last_gripper_cmd = 1.0
 
-    def _invalidate(self) -> None:
-        self._cache.clear()
-
-    def _contact_arrays(self) -> tuple[np.ndarray, np.ndarray, int]:
-        d = self._d
-        n = int(d.ncon)
-        if n == 0:
-            empty = np.zeros(0, dtype=np.int32)
-            return empty, empty, 0
-        return np.asarray(d.contact.geom1[:n]), np.asarray(d.contact.geom2[:n]), n
-
-    def _pair_mask(self, g1: np.ndarray, g2: np.ndarray, a: str, b: str) -> np.ndarray:
-        ma, mb = self._mask[a], self._mask[b]
-        return (ma[g1] & mb[g2]) | (mb[g1] & ma[g2])
-
     def _update_observability(self) -> None:
         if self.observability == "none" or self._contact_flag:
             return
@@ -239,11 +217,6 @@ class TwoPieceAssemblyAdapter:
         self._update_observability()
         return self.observation()
 
-    def get_state(self) -> np.ndarray:
-        """Flattened MuJoCo state ``(1 + nq + nv,)``: time, qpos, qvel."""
-        d = self._d
-        return np.concatenate([[d.time], d.qpos, d.qvel])
-
     def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
         """One 20 Hz control step with a normalised 7-D action."""
         a = np.asarray(action, dtype=np.float64).reshape(-1)
@@ -263,22 +236,16 @@ class TwoPieceAssemblyAdapter:
         obs = self._cache.get("obs")
         if obs is None:
             ee = self.eef_pose()
-            obs = {K.OBS_EEF_POS: ee[:3, 3], K.OBS_EEF_QUAT: frames.eef_quat_for_policy(_quat_xyzw(ee[:3, :3])),
+            obs = {K.OBS_EEF_POS: ee[:3, 3],
+                   K.OBS_EEF_QUAT: frames.eef_quat_for_policy(se3.mat_to_quat_xyzw(ee[:3, :3])),
                    K.OBS_GRIPPER_WIDTH: np.array([self.robot.gripper_width()])}
             for name, pose in self.observed_object_poses().items():
                 obs[K.obs_object_pos(name)] = pose[:3, 3]
-                obs[K.obs_object_quat(name)] = frames.object_quat_for_policy(_quat_xyzw(pose[:3, :3]))
+                obs[K.obs_object_quat(name)] = frames.object_quat_for_policy(se3.mat_to_quat_xyzw(pose[:3, :3]))
             obs[OBS_CONTACT_FLAG] = np.array([1.0 if self._contact_flag else 0.0])
             obs[OBS_CONTACT_DIR] = self._contact_dir.copy()
             self._cache["obs"] = obs
         return {k: v.copy() for k, v in obs.items()}
-
-    def eef_pose(self) -> np.ndarray:
-        """``base_T_tcp`` ``(4,4)``."""
-        p = self._cache.get("eef")
-        if p is None:
-            p = self._cache["eef"] = self.robot.base_T_tcp()
-        return p.copy()
 
     def object_poses(self) -> dict[str, np.ndarray]:
         """True ``base_T_piece`` and ``base_T_receptacle``."""
@@ -293,42 +260,6 @@ class TwoPieceAssemblyAdapter:
         if not (self.observability == "full" and self._contact_flag):
             poses["receptacle"] = self._corruption.apply(poses["receptacle"])
         return poses
-
-    def set_corruption(self, corruption: Any) -> None:
-        """Use ``corruption`` (a :class:`~imgen_core.corruption.CorruptionSample`, its dict, or None) from now on."""
-        if corruption is None:
-            corruption = corruption_lib.NO_CORRUPTION
-        elif isinstance(corruption, dict):
-            corruption = corruption_lib.CorruptionSample.from_dict(corruption)
-        elif not isinstance(corruption, corruption_lib.CorruptionSample):
-            raise ConfigError(f"set_corruption expects a CorruptionSample, dict or None, got {type(corruption)}")
-        self._corruption = corruption
-        self._invalidate()
-
-    @property
-    def last_gripper_command(self) -> float:
-        """The gripper command of the last step (+1 close, -1 open; inferred after ``reset_to``)."""
-        return self._last_gripper_cmd
-
-    @property
-    def corruption(self) -> corruption_lib.CorruptionSample:
-        """The current corruption sample."""
-        return self._corruption
-
-    def corruption_info(self) -> dict[str, Any]:
-        """JSON-able current corruption sample (stored in episode info)."""
-        return self._corruption.to_dict()
-
-    def target_pose_to_action(self, target_pose: np.ndarray, gripper: float) -> np.ndarray:
-        """Action ``(7,)`` whose OSC goal is ``target_pose`` (TCP, base frame), scaled down if out of range."""
-        r = self.robot
-        return osc.target_to_action(self.eef_pose(), np.asarray(target_pose, dtype=np.float64), r.tcp_T_site,
-                                    gripper, r.origin_R_base)
-
-    def action_to_target_pose(self, action: np.ndarray) -> np.ndarray:
-        """TCP target ``(4,4)`` the OSC aims at for ``action`` from the current state."""
-        r = self.robot
-        return osc.action_to_target(self.eef_pose(), action, r.tcp_T_site, r.origin_R_base)
 
     def subtask_signals(self) -> dict[str, bool]:
         """``piece_receptacle_contact``: the piece touches the receptacle now (informative; single subtask)."""
@@ -425,6 +356,3 @@ class TwoPieceAssemblyAdapter:
         self._invalidate()
         self._update_observability()
 
-    def close(self) -> None:
-        """Release the simulator (and any renderer)."""
-        self.env.close()

@@ -1,0 +1,98 @@
+"""What every task adapter shares: MuJoCo state and contact access, the corruption sample, OSC action ↔ target.
+
+A task adapter derives from :class:`AdapterCommon` and sets, in its own construction/binding code:
+``self.env`` (the robosuite env), ``self.robot`` (:class:`sim.robot.PandaTwin`), ``self._d`` (its ``MjData``),
+``self._mask`` (geom-group name → boolean mask over geoms, for :meth:`_pair_mask`), ``self._cache`` (per-step
+memo, cleared by :meth:`_invalidate`), ``self._corruption`` and ``self._last_gripper_cmd``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from imgen_core import corruption as corruption_lib
+from imgen_core.errors import ConfigError
+from sim import osc
+
+
+class AdapterCommon:
+    """The task-independent part of a :class:`~imgen_core.task.TaskAdapter` (see the module docstring)."""
+
+    env: Any
+    robot: Any
+    _d: Any
+    _mask: dict[str, np.ndarray]
+    _cache: dict[str, Any]
+    _corruption: corruption_lib.CorruptionSample
+    _last_gripper_cmd: float
+
+    def _invalidate(self) -> None:
+        self._cache.clear()
+
+    def _contact_arrays(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """``geom1 (n,)``, ``geom2 (n,)`` of the current contacts, and ``n``."""
+        d = self._d
+        n = int(d.ncon)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int32)
+            return empty, empty, 0
+        return np.asarray(d.contact.geom1[:n]), np.asarray(d.contact.geom2[:n]), n
+
+    def _pair_mask(self, g1: np.ndarray, g2: np.ndarray, a: str, b: str) -> np.ndarray:
+        """Contacts between geom group ``a`` and geom group ``b`` (names of ``self._mask``)."""
+        ma, mb = self._mask[a], self._mask[b]
+        return (ma[g1] & mb[g2]) | (mb[g1] & ma[g2])
+
+    def get_state(self) -> np.ndarray:
+        """Flattened MuJoCo state ``(1 + nq + nv,)``: time, qpos, qvel (robosuite ``get_state().flatten()``)."""
+        d = self._d
+        return np.concatenate([[d.time], d.qpos, d.qvel])
+
+    def eef_pose(self) -> np.ndarray:
+        """``base_T_tcp`` ``(4,4)``."""
+        p = self._cache.get("eef")
+        if p is None:
+            p = self._cache["eef"] = self.robot.base_T_tcp()
+        return p.copy()
+
+    def set_corruption(self, corruption: Any) -> None:
+        """Use ``corruption`` (a :class:`~imgen_core.corruption.CorruptionSample`, its dict, or None) from now on."""
+        if corruption is None:
+            corruption = corruption_lib.NO_CORRUPTION
+        elif isinstance(corruption, dict):
+            corruption = corruption_lib.CorruptionSample.from_dict(corruption)
+        elif not isinstance(corruption, corruption_lib.CorruptionSample):
+            raise ConfigError(f"set_corruption expects a CorruptionSample, dict or None, got {type(corruption)}")
+        self._corruption = corruption
+        self._invalidate()
+
+    @property
+    def last_gripper_command(self) -> float:
+        """The gripper command of the last step (+1 close, -1 open; inferred after ``reset_to``)."""
+        return self._last_gripper_cmd
+
+    @property
+    def corruption(self) -> corruption_lib.CorruptionSample:
+        """The current corruption sample."""
+        return self._corruption
+
+    def corruption_info(self) -> dict[str, Any]:
+        """JSON-able current corruption sample (stored in episode info)."""
+        return self._corruption.to_dict()
+
+    def target_pose_to_action(self, target_pose: np.ndarray, gripper: float) -> np.ndarray:
+        """Action ``(7,)`` whose OSC goal is ``target_pose`` (TCP, base frame), scaled down if out of range."""
+        r = self.robot
+        return osc.target_to_action(self.eef_pose(), np.asarray(target_pose, dtype=np.float64), r.tcp_T_site,
+                                    gripper, r.origin_R_base)
+
+    def action_to_target_pose(self, action: np.ndarray) -> np.ndarray:
+        """TCP target ``(4,4)`` the OSC aims at for ``action`` from the current state."""
+        r = self.robot
+        return osc.action_to_target(self.eef_pose(), action, r.tcp_T_site, r.origin_R_base)
+
+    def close(self) -> None:
+        """Release the simulator (and any renderer)."""
+        self.env.close()
