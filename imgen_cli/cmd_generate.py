@@ -24,7 +24,7 @@ def _progress_bar(total: int):  # type: ignore[no-untyped-def]
 def _generate(args: argparse.Namespace) -> int:
     method = {"mimicgen": "mimicgen", "imgen": "imgen", "imgen-no-policy": "imgen_no_policy"}[args.method]
     cfg = GenerationConfig(interp_steps=args.interp_steps, action_noise=args.action_noise, select=args.select,
-                           nearest_k=args.nearest_k, policy_steps=args.policy_steps,
+                           nearest_k=args.nearest_k, nearest_slack=args.nearest_slack, policy_steps=args.policy_steps,
                            max_recoveries=args.max_recoveries)
     job = GenerationJob(method=method, task=args.task, source=args.source, n=args.n, out=args.out,
                         policy=args.policy, corruption=args.corruption, observability=args.observability,
@@ -65,8 +65,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--address", help="Ray cluster address (default: start a local instance)")
     p.add_argument("--interp-steps", type=int, default=5)
     p.add_argument("--action-noise", type=float, default=0.05)
-    p.add_argument("--select", choices=["random", "nearest"], default="random")
-    p.add_argument("--nearest-k", type=int, default=3)
+    p.add_argument("--select", choices=["random", "nearest"], default="nearest",
+                   help="source segment choice: nearest (EE pose in the object frame, as MimicGen) or random")
+    p.add_argument("--nearest-k", type=int, default=3, help="with nearest: choose among the k most similar starts")
+    p.add_argument("--nearest-slack", type=float, default=0.03,
+                   help="with nearest: skip starts farther than the best by more than this [m]")
     p.add_argument("--policy-steps", type=int, default=120, help="policy step budget before a forced recovery")
     p.add_argument("--max-recoveries", type=int, default=2)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run to --n (no duplicates)")

@@ -16,6 +16,7 @@ from typing import Any
 
 from imgen_core.errors import ImgenError
 from imgen_core.experiments.spec import ROWS, ScalePreset, TableSpec, get_scale, get_table
+from imgen_core.generation.config import GenerationConfig
 from imgen_core.stages import StageCache, file_digest
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,10 @@ class TaskPipeline:
             return {"path": out, "success_rate": stats["success_rate"], "attempts": stats["attempts"]}
 
         inputs = [source] + ([policy] if policy else [])
+        # the generation settings are part of the key: a changed default regenerates instead of reusing old data
         res = self.cache.run(f"{self.task}-{name}", self._params(method=method, n=self.scale.n_generated,
-                                                                 corruption_used=corruption), inputs, fn)
+                                                                 corruption_used=corruption,
+                                                                 generation=GenerationConfig().to_dict()), inputs, fn)
         return str(res["path"])
 
     def dataset(self, name: str) -> str:

@@ -16,7 +16,8 @@ class GenerationConfig:
         interp_steps: steps of the linear/slerp interpolation segment prepended to each replayed segment.
         action_noise: std of Gaussian noise added to the arm part of replayed actions (paper: 0.05).
         select: source segment selection: ``random`` or ``nearest`` (object pose closest to the new one).
-        nearest_k: with ``nearest``, pick uniformly among the k nearest.
+        nearest_k: with ``nearest``, pick uniformly among the k nearest (EE pose in the object frame).
+        nearest_slack: with ``nearest``, skip candidates farther than the nearest one by more than this [m].
         policy_steps: step budget of one closed-loop policy execution before a recovery is forced.
         max_recoveries: most mistake/recovery rounds in one I-MG episode (Algorithm 1 allows several).
         settle_steps: extra steps holding the last target at the end, stopping as soon as the task succeeds.
@@ -25,8 +26,9 @@ class GenerationConfig:
 
     interp_steps: int = 5
     action_noise: float = 0.05
-    select: str = "random"
+    select: str = "nearest"
     nearest_k: int = 3
+    nearest_slack: float = 0.03
     policy_steps: int = 120
     max_recoveries: int = 2
     settle_steps: int = 15
@@ -37,6 +39,7 @@ class GenerationConfig:
         check_range("action_noise", self.action_noise, 0.0, 1.0)
         check_choice("select", self.select, ("random", "nearest"))
         check_range("nearest_k", self.nearest_k, 1, 1000)
+        check_range("nearest_slack", self.nearest_slack, 0.0, 10.0)
         check_range("policy_steps", self.policy_steps, 1, 10_000)
         check_range("max_recoveries", self.max_recoveries, 1, 20)
         check_range("settle_steps", self.settle_steps, 0, 1000)

@@ -68,7 +68,8 @@ def generate_interventional(adapter: Any, policy: Any, sources: list[Interventio
             mistake_segs = [m for s in sources for m in s.mistakes]
             if not mistake_segs:
                 return Attempt(None, False, "no_source_mistakes", {"seed": seed})
-            seg = select_segment(mistake_segs, adapter.object_poses()[mistake_segs[0].object_ref], cfg, rng)
+            seg = select_segment(mistake_segs, adapter.object_poses()[mistake_segs[0].object_ref], cfg, rng,
+                                 adapter.eef_pose())
             used.append([seg.source, seg.span.start, seg.span.stop])
             # the episode's starting gripper command (open for Block Grasp; closed where the object starts in hand)
             start_g = float(getattr(adapter, "last_gripper_command", -1.0))
@@ -84,7 +85,7 @@ def generate_interventional(adapter: Any, policy: Any, sources: list[Interventio
         if keep_from is None:
             keep_from = len(rec)
         recoveries = _recoveries_for(sources, _current_subtask(adapter))
-        seg = select_segment(recoveries, adapter.object_poses()[recoveries[0].object_ref], cfg, rng)
+        seg = select_segment(recoveries, adapter.object_poses()[recoveries[0].object_ref], cfg, rng, adapter.eef_pose())
         used.append([seg.source, seg.span.start, seg.span.stop])
         if replay_segment(adapter, rec, seg, cfg, rng, timer, intervention=True, stop_on_success=True):
             outcome = "success"

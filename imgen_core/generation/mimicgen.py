@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from imgen_core import se3
 from imgen_core.dataset import Episode, EpisodeRecorder
 from imgen_core.errors import ConfigError
 from imgen_core.generation.config import GenerationConfig
@@ -24,15 +25,33 @@ class Attempt:
     info: dict[str, Any]
 
 
+ROT_WEIGHT = 0.05  # metres per radian when comparing EE-in-object poses (5 cm ~ 1 rad)
+
+
 def select_segment(candidates: list[Segment], world_T_obj: np.ndarray, cfg: GenerationConfig,
-                   rng: np.random.Generator) -> Segment:
-    """Pick a source segment: uniformly, or among the ``nearest_k`` whose object pose is closest."""
+                   rng: np.random.Generator, eef_pose: np.ndarray | None = None) -> Segment:
+    """Pick a source segment: uniformly, or among the ``nearest_k`` most like the current state.
+
+    ``nearest`` compares the EE pose in the object's frame now (``eef_pose``, ``world_T_obj``) with the same
+    relation at each candidate's start: position distance plus ``ROT_WEIGHT`` × rotation angle (MimicGen's
+    nearest-neighbour strategy), skipping any whose distance exceeds the best by more than ``nearest_slack``.
+    A recovery then starts from a mistake like the current one — a finger on the
+    same side of the cube — instead of one the interpolation would have to cross the object to reach.
+    Without ``eef_pose`` it falls back to the object positions.
+    """
     if cfg.select == "random" or len(candidates) == 1:
         return candidates[int(rng.integers(len(candidates)))]
-    pos = world_T_obj[:3, 3]
-    d = np.array([np.linalg.norm(c.world_T_obj[:3, 3] - pos) for c in candidates])
-    k = min(cfg.nearest_k, len(candidates))
-    return candidates[int(rng.choice(np.argsort(d)[:k]))]
+    if eef_pose is None:
+        pos = world_T_obj[:3, 3]
+        d = np.array([np.linalg.norm(c.world_T_obj[:3, 3] - pos) for c in candidates])
+    else:
+        now = se3.pose_inv(world_T_obj) @ eef_pose
+        rel = [c.obj_T_eef for c in candidates]
+        d = np.array([np.linalg.norm(r[:3, 3] - now[:3, 3]) + ROT_WEIGHT * se3.rotation_angle(r[:3, :3].T @ now[:3, :3])
+                      for r in rel])
+    order = np.argsort(d, kind="stable")[:min(cfg.nearest_k, len(candidates))]
+    order = order[d[order] <= d[order[0]] + cfg.nearest_slack]  # never a start much farther than the best
+    return candidates[int(rng.choice(order))]
 
 
 def replay_segment(adapter: Any, rec: EpisodeRecorder, seg: Segment, cfg: GenerationConfig,
@@ -65,7 +84,7 @@ def generate_mimicgen(adapter: Any, segments: list[list[Segment]], seed: int, cf
     source: int | None = None
     for k, spec in enumerate(adapter.subtasks):
         candidates = [s for s in segments[k] if s.source == source] or segments[k]
-        seg = select_segment(candidates, adapter.object_poses()[spec.object_ref], cfg, rng)
+        seg = select_segment(candidates, adapter.object_poses()[spec.object_ref], cfg, rng, adapter.eef_pose())
         source = seg.source
         chosen.append([seg.source, seg.span.start, seg.span.stop])
         replay_segment(adapter, rec, seg, cfg, rng, timer, intervention=False, interp_gripper=last_g)

@@ -18,7 +18,8 @@ class Segment:
     """An EE target trajectory attached to one object: what MimicGen transforms and replays.
 
     ``targets (L,4,4)`` base-frame target poses, ``gripper (L,)`` gripper commands, ``world_T_obj (4,4)``
-    the reference object's **true** pose at the segment start, ``subtask`` its subtask index.
+    the reference object's **true** pose at the segment start, ``subtask`` its subtask index, ``eef_start
+    (4,4)`` the EE pose at the segment start (what nearest-neighbour selection compares, in the object frame).
     """
 
     targets: np.ndarray
@@ -28,6 +29,13 @@ class Segment:
     subtask: int
     source: int  # index of the source episode
     span: Span
+    eef_start: np.ndarray | None = None
+
+    @property
+    def obj_T_eef(self) -> np.ndarray:
+        """EE pose at the segment start in the object's frame (the first target when no EE pose was stored)."""
+        eef = self.targets[0] if self.eef_start is None else self.eef_start
+        return se3.pose_inv(self.world_T_obj) @ eef
 
     def transformed(self, new_world_T_obj: np.ndarray) -> np.ndarray:
         """Targets re-expressed for the object's new pose (``obj_T_target`` preserved), ``(L,4,4)``."""
@@ -39,7 +47,7 @@ def _segment(ep: Episode, span: Span, object_ref: str, subtask: int, source: int
         raise DatasetError(f"source {source} has no pose for object {object_ref!r}; has {sorted(ep.object_poses)}")
     return Segment(targets=ep.target_pose[span.start:span.stop], gripper=ep.gripper_action[span.start:span.stop, 0],
                    world_T_obj=ep.object_poses[object_ref][span.start], object_ref=object_ref, subtask=subtask,
-                   source=source, span=span)
+                   source=source, span=span, eef_start=ep.eef_pose[span.start])
 
 
 def demo_segments(episodes: list[Episode], subtasks: tuple[SubtaskSpec, ...]) -> list[list[Segment]]:
