@@ -23,7 +23,8 @@ from sim.operators.teleop import KeyboardDevice, SpaceMouseDevice, TeleopOperato
 
 OPERATORS = (OPERATOR_SCRIPTED, "keyboard", "spacemouse")
 
-# task name -> (module, class) of its scripted oracle; every class takes ``(adapter, pose_source="true")``
+# task name -> (module, class) of its scripted oracle (an ``OracleBase`` of sim.operators.base); every class takes
+# ``(adapter, pose_source="true")``
 ORACLES: dict[str, tuple[str, str]] = {
     "block_grasp": ("sim.operators.oracle", "ScriptedOracle"),
     "coffee": ("sim.operators.coffee_oracle", "CoffeeOracle"),

@@ -19,20 +19,14 @@ holder and inserts and releases.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from imgen_core import frames, se3
-from imgen_core.errors import ConfigError
-from imgen_core.keys import OPERATOR_SCRIPTED
-from sim.operators.motion import segment
+from imgen_core import se3
+from sim.operators.base import CLOSE, OPEN, OracleBase, Script
 from sim.tasks.coffee import ALIGN_TOL
 from sim.tasks.coffee_env import HOLDER_WALL_HEIGHT, POD_HEIGHT, POD_IN_TCP_Z
-
-OPEN, CLOSE = -1.0, 1.0
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ class CoffeeOracleConfig:
     takeover_stall_steps: int = 220
 
 
-class CoffeeOracle:
+class CoffeeOracle(OracleBase[CoffeeOracleConfig]):
     """Scripted stand-in for a human operator of the Coffee task.
 
     Args:
@@ -68,130 +62,47 @@ class CoffeeOracle:
         pose_source: ``"true"`` (oracle) or ``"observed"`` (acts on the corrupted machine pose; no recovery).
     """
 
-    label = OPERATOR_SCRIPTED
-    realtime = False
+    config_cls = CoffeeOracleConfig
 
-    def __init__(self, adapter: Any, config: CoffeeOracleConfig | None = None, pose_source: str = "true") -> None:
-        if pose_source not in ("true", "observed"):
-            raise ConfigError(f"pose_source={pose_source!r}; choose 'true' or 'observed'")
-        self.adapter = adapter
-        self.cfg = config or CoffeeOracleConfig()
-        self.pose_source = pose_source
-        self.rng = np.random.default_rng(0)
-        self._script: Iterator[tuple[np.ndarray, float]] | None = None
-        self.carrot: np.ndarray | None = None
-        self.phase = "idle"
+    def _new_episode(self) -> None:
         self._aborted = False
-
-    # ------------------------------------------------------------------ public
-    def reset(self, seed: int | None = None) -> None:
-        """Start a new episode (the oracle's own randomness is seeded by ``seed``)."""
-        self.rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else int(seed), 11]))
-        self._script = None
-        self.carrot = None
-        self.phase = "idle"
-        self._aborted = False
-
-    def take_over(self) -> None:
-        """Start controlling from the current state (recover first, then insert at the TRUE holder)."""
-        self._script = self._run(recover=True)
-
-    def act(self) -> tuple[np.ndarray, np.ndarray]:
-        """Next ``(action (7,), target_pose (4,4))``; starts the insertion script on the first call."""
-        if self._script is None:
-            self._script = self._run(recover=False)
-        target, gripper = next(self._script)
-        self.carrot = target
-        action = np.asarray(self.adapter.target_pose_to_action(target, gripper), dtype=np.float64)
-        return action, self.adapter.action_to_target_pose(action)
-
-    def wants_hand_back(self) -> bool:
-        """The oracle finishes the task itself once it has taken over."""
-        return False
 
     def aborted(self) -> bool:
         """True when the recovery gave up (the pod lies on its side and cannot be re-grasped)."""
         return self._aborted
 
-    def judge(self, policy_steps: int) -> str | None:
-        """Reason to take over from a policy now, or ``None`` (intervention mode)."""
+    def _task_mistake(self) -> str | None:
+        """Pod below the rim off the holder axis, or the gripper opening with the pod off the holder."""
         a = self.adapter
-        reason = a.mistake()
-        if reason:
-            return reason
-        if a.is_success():
-            return None
         err, bottom = a.pod_holder_offset()
         if err > ALIGN_TOL and bottom < HOLDER_WALL_HEIGHT - 0.003 and err < 0.08:
             return "pod_below_rim_off_axis"
         width = a.observation()["robot0_gripper_width"][0]
         if a.last_gripper_command < 0 and width < 0.07 and (err > ALIGN_TOL or bottom > 0.015):
             return "releasing_off_holder"
-        if policy_steps >= self.cfg.takeover_stall_steps:
-            return "stalled"
         return None
 
     # ------------------------------------------------------------------ helpers
-    def _u(self, lo_hi: tuple[float, float]) -> float:
-        return float(self.rng.uniform(*lo_hi))
-
-    def _rot(self) -> np.ndarray:
-        lim = 2.5 * self.cfg.yaw_noise
-        yaw = float(np.clip(self.rng.normal(0.0, self.cfg.yaw_noise), -lim, lim))
-        return se3.axisangle_to_mat(np.array([0.0, 0.0, yaw])) @ frames.TOP_DOWN_ROT
-
     def _holder(self) -> np.ndarray:
         return self.adapter.holder_pose(observed=self.pose_source == "observed")
 
-    def _maybe_pause(self, target: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
-        if self.rng.random() < self.cfg.pause_prob:
-            for _ in range(int(self.rng.integers(self.cfg.pause_steps[0], self.cfg.pause_steps[1] + 1))):
-                yield target, gripper
-
-    def _move(self, goal: np.ndarray, speed: float, gripper: float,
-              wobble: float | None = None) -> Iterator[tuple[np.ndarray, float]]:
-        start = self.carrot if self.carrot is not None else self.adapter.eef_pose()
-        for t in segment(start, goal, speed, noise=self.cfg.wobble if wobble is None else wobble, rng=self.rng):
-            self.carrot = t
-            yield t, gripper
-
-    def _settle(self, goal: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
-        for _ in range(self.cfg.max_settle):
-            if np.linalg.norm(self.adapter.eef_pose()[:3, 3] - goal[:3, 3]) < self.cfg.converge_tol:
-                return
-            yield goal, gripper
-
-    def _hold(self, target: np.ndarray, gripper: float, steps: int) -> Iterator[tuple[np.ndarray, float]]:
-        self.carrot = target
-        for _ in range(steps):
-            yield target, gripper
-
-    @staticmethod
-    def _tcp_for_pod(pod_pos: np.ndarray, rot: np.ndarray, pod_in_tcp: np.ndarray) -> np.ndarray:
-        """TCP pose with orientation ``rot`` that puts the pod centre at ``pod_pos`` (base frame)."""
-        return se3.make_pose(pod_pos - rot @ pod_in_tcp, rot)
-
     # ------------------------------------------------------------------ script
-    def _regrasp(self) -> Iterator[tuple[np.ndarray, float]]:
+    def _regrasp(self) -> Script:
         """Open, rise, and grasp the pod where it lies (it must be roughly upright)."""
         a, cfg = self.adapter, self.cfg
         here = a.eef_pose()
         self.carrot = here
         up = here.copy()
         up[2, 3] += 0.01
-        for k in range(30):
-            if k >= 8 and a.observation()["robot0_gripper_width"][0] > 0.075:
-                break
-            yield up, OPEN
-        self.carrot = up
+        yield from self._open_at(up)
         pod = a.object_poses()["pod"]
         if pod[2, 2] < np.cos(cfg.regrasp_max_tilt):
             self._aborted = True
             self.phase = "aborted"
             while True:
                 yield up, OPEN
-        rot = self._rot()
-        grasp = self._tcp_for_pod(pod[:3, 3], rot, np.array([0.0, 0.0, POD_IN_TCP_Z]))
+        rot = self._top_down_rot()
+        grasp = self._tcp_for_point(pod[:3, 3], rot, np.array([0.0, 0.0, POD_IN_TCP_Z]))
         above = grasp.copy()
         above[2, 3] = max(up[2, 3], grasp[2, 3] + self._u(cfg.clearance))
         lift = up.copy()
@@ -200,15 +111,14 @@ class CoffeeOracle:
         yield from self._move(above, self._u(cfg.free_speed), OPEN)
         yield from self._move(grasp, self._u(cfg.descend_speed), OPEN, wobble=self.cfg.wobble / 2)
         yield from self._settle(grasp, OPEN)
-        yield from self._hold(grasp, CLOSE, cfg.close_steps + int(self.rng.integers(1, 4)))
+        yield from self._hold(grasp, CLOSE, cfg.close_steps + 1, cfg.close_steps + 3)
 
-    def _recover(self) -> Iterator[tuple[np.ndarray, float]]:
+    def _recover(self) -> Script:
         """Get the pod back into the hand (if needed) and clear of the holder rim."""
         self.phase = "recover"
         a, cfg = self.adapter, self.cfg
         c = a.contacts()
-        width = a.observation()["robot0_gripper_width"][0]
-        in_hand = (c.left_pod or c.right_pod) and a.last_gripper_command > 0 and width < 0.05
+        in_hand = (c.left_pod or c.right_pod) and a.last_gripper_command > 0 and self._gripper_width() < 0.05
         for _ in range(cfg.regrasp_attempts):
             if in_hand:
                 break
@@ -229,7 +139,7 @@ class CoffeeOracle:
         up[2, 3] += max(0.03, rim + self._u(cfg.clearance) - pod_bottom)
         yield from self._move(up, self._u(cfg.lift_speed), CLOSE, wobble=0.0)
 
-    def _run(self, recover: bool) -> Iterator[tuple[np.ndarray, float]]:
+    def _run(self, recover: bool) -> Script:
         cfg, a = self.cfg, self.adapter
         if recover:
             yield from self._recover()
@@ -237,12 +147,12 @@ class CoffeeOracle:
         tcp, pod = a.eef_pose(), a.object_poses()["pod"]
         pod_in_tcp = (se3.pose_inv(tcp) @ pod[:, 3])[:3]
         holder = self._holder()
-        rot = self._rot()
-        aim = np.clip(self.rng.normal(0.0, cfg.aim_noise, size=2), -2.5 * cfg.aim_noise, 2.5 * cfg.aim_noise)
+        rot = self._top_down_rot()
+        aim = self._noise(cfg.aim_noise, size=2)
         centre = holder[:3, 3] + np.array([aim[0], aim[1], POD_HEIGHT / 2])
-        insert = self._tcp_for_pod(centre + np.array([0.0, 0.0, self._u(cfg.release_height)]), rot, pod_in_tcp)
-        above = self._tcp_for_pod(centre + np.array([0.0, 0.0, HOLDER_WALL_HEIGHT + self._u(cfg.clearance)]),
-                                  rot, pod_in_tcp)
+        insert = self._tcp_for_point(centre + np.array([0.0, 0.0, self._u(cfg.release_height)]), rot, pod_in_tcp)
+        above = self._tcp_for_point(centre + np.array([0.0, 0.0, HOLDER_WALL_HEIGHT + self._u(cfg.clearance)]),
+                                    rot, pod_in_tcp)
         yield from self._maybe_pause(tcp, CLOSE)
         yield from self._move(above, self._u(cfg.free_speed), CLOSE)
         yield from self._maybe_pause(above, CLOSE)
@@ -251,11 +161,5 @@ class CoffeeOracle:
         yield from self._settle(insert, CLOSE)
         yield from self._maybe_pause(insert, CLOSE)
         self.phase = "release"
-        yield from self._hold(insert, OPEN, cfg.open_steps + int(self.rng.integers(1, 4)))
-        self.phase = "retreat"
-        retreat = insert.copy()
-        retreat[2, 3] += cfg.retreat
-        yield from self._move(retreat, self._u(cfg.lift_speed), OPEN, wobble=0.0)
-        self.phase = "hold"
-        while True:
-            yield retreat, OPEN
+        yield from self._hold(insert, OPEN, cfg.open_steps + 1, cfg.open_steps + 3)
+        yield from self._rise_and_hold(insert, cfg.retreat, self._u(cfg.lift_speed), OPEN, "retreat")

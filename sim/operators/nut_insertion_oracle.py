@@ -21,18 +21,13 @@ tilt), lifts it and inserts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from imgen_core import frames, se3
-from imgen_core.keys import OPERATOR_SCRIPTED
-from sim.operators.motion import segment
+from sim.operators.base import CLOSE, OPEN, OracleBase, Script
 from sim.tasks.nut_insertion_env import HANDLE_HALF_WIDTH, tcp_T_nut
-
-OPEN, CLOSE = -1.0, 1.0
 
 
 @dataclass(frozen=True)
@@ -59,7 +54,7 @@ class NutOracleConfig:
     takeover_stall_steps: int = 200  # policy steps without success before the oracle takes over anyway
 
 
-class NutInsertionOracle:
+class NutInsertionOracle(OracleBase[NutOracleConfig]):
     """Scripted stand-in for a human operator of Nut Insertion.
 
     Args:
@@ -68,56 +63,11 @@ class NutInsertionOracle:
         pose_source: ``"true"`` (oracle) or ``"observed"`` (acts on the corrupted peg belief; no recovery).
     """
 
-    label = OPERATOR_SCRIPTED
-    realtime = False
+    config_cls = NutOracleConfig
 
-    def __init__(self, adapter: Any, config: NutOracleConfig | None = None, pose_source: str = "true") -> None:
-        if pose_source not in ("true", "observed"):
-            raise ValueError(f"pose_source={pose_source!r}; choose 'true' or 'observed'")
-        self.adapter = adapter
-        self.cfg = config or NutOracleConfig()
-        self.pose_source = pose_source
-        self.rng = np.random.default_rng(0)
-        self._script: Iterator[tuple[np.ndarray, float]] | None = None
-        self.carrot: np.ndarray | None = None
-        self.phase = "idle"
-
-    # ------------------------------------------------------------------ public
-    def reset(self, seed: int | None = None) -> None:
-        """Start a new episode (the oracle's own randomness is seeded by ``seed``)."""
-        self.rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else int(seed), 11]))
-        self._script = None
-        self.carrot = None
-        self.phase = "idle"
-
-    def take_over(self) -> None:
-        """Start controlling from the current state (recover first: lift clear, or re-grasp a dropped nut)."""
-        self._script = self._run(recover=True)
-
-    def act(self) -> tuple[np.ndarray, np.ndarray]:
-        """Next ``(action (7,), target_pose (4,4))``; starts the insertion script on the first call."""
-        if self._script is None:
-            self._script = self._run(recover=False)
-        target, gripper = next(self._script)
-        self.carrot = target
-        action = np.asarray(self.adapter.target_pose_to_action(target, gripper), dtype=np.float64)
-        return action, self.adapter.action_to_target_pose(action)
-
-    def wants_hand_back(self) -> bool:
-        """The oracle finishes the task itself once it has taken over."""
-        return False
-
-    def aborted(self) -> bool:
-        return False
-
-    def judge(self, policy_steps: int) -> str | None:
-        """Reason to take over from a policy now, or ``None`` (intervention mode)."""
+    def _task_mistake(self) -> str | None:
+        """Nut below the peg's top with its hole off the peg, or the gripper opening with the nut off it."""
         a = self.adapter
-        reason = a.mistake()
-        if reason:
-            return reason
-        if a.is_success():
-            return None
         off = a.nut_peg_offset()
         bottom = off[2] - a.nut_half_thickness  # nut bottom above the table
         off_target = float(np.max(np.abs(off[:2]))) > a.clearance + 0.0015
@@ -125,8 +75,6 @@ class NutInsertionOracle:
             return "nut_below_peg_top_off_target"
         if a.last_gripper_command < 0 and off_target and a.nut_in_hand():
             return "releasing_off_target"
-        if policy_steps >= self.cfg.takeover_stall_steps:
-            return "stalled"
         return None
 
     # ------------------------------------------------------------------ geometry
@@ -143,20 +91,6 @@ class NutInsertionOracle:
         a = self.adapter
         return (se3.pose_inv(a.eef_pose()) @ a.object_poses()["nut"][:, 3])[:3]
 
-    def _tcp_for_nut(self, nut_xyz: np.ndarray, rot: np.ndarray, tcp_p_nut: np.ndarray) -> np.ndarray:
-        """TCP pose that puts the nut centre at ``nut_xyz`` with the hand at orientation ``rot``."""
-        return se3.make_pose(np.asarray(nut_xyz) - rot @ tcp_p_nut, rot)
-
-    def _u(self, lo_hi: tuple[float, float]) -> float:
-        return float(self.rng.uniform(*lo_hi))
-
-    def _yaw_error(self) -> float:
-        return float(np.clip(self.rng.normal(0.0, self.cfg.yaw_noise), -2.5 * self.cfg.yaw_noise,
-                             2.5 * self.cfg.yaw_noise))
-
-    def _hand_rot(self) -> np.ndarray:
-        return se3.axisangle_to_mat(np.array([0.0, 0.0, self._yaw_error()])) @ frames.TOP_DOWN_ROT
-
     def _level_hand_rot(self) -> np.ndarray:
         """Hand orientation that levels the held nut with its sides along the peg's (square: modulo 90°).
 
@@ -171,28 +105,8 @@ class NutInsertionOracle:
         want = peg_yaw + quarter * round((yaw - peg_yaw) / quarter) + self._yaw_error()
         rot = se3.axisangle_to_mat(np.array([0.0, 0.0, want])) @ tcp_r_nut.T
         if np.arccos(np.clip(-rot[2, 2], -1.0, 1.0)) > self.cfg.max_tilt:
-            return self._hand_rot()
+            return self._top_down_rot()
         return rot
-
-    # ------------------------------------------------------------------ motion primitives
-    def _maybe_pause(self, target: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
-        if self.rng.random() < self.cfg.pause_prob:
-            for _ in range(int(self.rng.integers(self.cfg.pause_steps[0], self.cfg.pause_steps[1] + 1))):
-                yield target, gripper
-
-    def _move(self, goal: np.ndarray, speed: float, gripper: float,
-              wobble: float | None = None) -> Iterator[tuple[np.ndarray, float]]:
-        start = self.carrot if self.carrot is not None else self.adapter.eef_pose()
-        for t in segment(start, goal, speed, noise=self.cfg.wobble if wobble is None else wobble, rng=self.rng):
-            self.carrot = t
-            yield t, gripper
-
-    def _settle(self, goal: np.ndarray, gripper: float, tol: float | None = None) -> Iterator[tuple[np.ndarray, float]]:
-        tol = self.cfg.converge_tol if tol is None else tol
-        for _ in range(self.cfg.max_settle):
-            if np.linalg.norm(self.adapter.eef_pose()[:3, 3] - goal[:3, 3]) < tol:
-                return
-            yield goal, gripper
 
     # ------------------------------------------------------------------ recovery
     def _holding(self) -> bool:
@@ -200,7 +114,7 @@ class NutInsertionOracle:
         a = self.adapter
         return a.nut_in_hand() and a.robot.gripper_width() < 2 * HANDLE_HALF_WIDTH + 0.004
 
-    def _lift_clear(self) -> Iterator[tuple[np.ndarray, float]]:
+    def _lift_clear(self) -> Script:
         """Nut in hand: rise straight up until the nut's bottom clears the true peg top."""
         self.phase = "recover"
         a = self.adapter
@@ -231,7 +145,7 @@ class NutInsertionOracle:
         grasp[2, 3] = max(grasp[2, 3], a.table_height + 0.006)
         return grasp
 
-    def _regrasp(self) -> Iterator[tuple[np.ndarray, float]]:
+    def _regrasp(self) -> Script:
         """Nut dropped: open, rise, grasp the handle where the nut lies, lift it clear of the peg."""
         self.phase = "regrasp"
         a, cfg = self.adapter, self.cfg
@@ -251,12 +165,11 @@ class NutInsertionOracle:
         yield from self._move(above, self._u(cfg.free_speed), OPEN)
         yield from self._move(grasp, self._u(cfg.descend_speed), OPEN, wobble=0.0)
         yield from self._settle(grasp, OPEN, tol=0.004)
-        for _ in range(cfg.open_steps + 2):
-            yield grasp, CLOSE
+        yield from self._hold(grasp, CLOSE, cfg.open_steps + 2)
         yield from self._lift_clear()
 
     # ------------------------------------------------------------------ script
-    def _run(self, recover: bool) -> Iterator[tuple[np.ndarray, float]]:
+    def _run(self, recover: bool) -> Script:
         cfg = self.cfg
         a = self.adapter
         if recover:
@@ -269,31 +182,24 @@ class NutInsertionOracle:
         top = self._peg_top_z(peg)
         base_z = float(peg[2, 3] - a.env.peg_height / 2)
         half = a.nut_half_thickness
-        aim = np.clip(self.rng.normal(0.0, cfg.aim_noise, size=2), -2.5 * cfg.aim_noise, 2.5 * cfg.aim_noise)
+        aim = self._noise(cfg.aim_noise, size=2)
         xy = peg[:2, 3] + aim
         rot = self._level_hand_rot()
         tcp_p_nut = self._nut_in_tcp()
-        above = self._tcp_for_nut(np.array([*xy, top + half + self._u(cfg.clearance)]), rot, tcp_p_nut)
+        above = self._tcp_for_point(np.array([*xy, top + half + self._u(cfg.clearance)]), rot, tcp_p_nut)
         yield from self._move(above, self._u(cfg.free_speed), CLOSE)
         yield from self._settle(above, CLOSE)
         yield from self._maybe_pause(above, CLOSE)
         self.phase = "descend"
         tcp_p_nut = self._nut_in_tcp()
-        pre = self._tcp_for_nut(np.array([*xy, top + half + cfg.pre_insert]), rot, tcp_p_nut)
+        pre = self._tcp_for_point(np.array([*xy, top + half + cfg.pre_insert]), rot, tcp_p_nut)
         yield from self._move(pre, self._u(cfg.descend_speed), CLOSE, wobble=0.0)
         yield from self._settle(pre, CLOSE)
         self.phase = "insert"
-        release = self._tcp_for_nut(np.array([*xy, base_z + half + cfg.release_height]), rot, tcp_p_nut)
+        release = self._tcp_for_point(np.array([*xy, base_z + half + cfg.release_height]), rot, tcp_p_nut)
         yield from self._move(release, self._u(cfg.insert_speed), CLOSE, wobble=0.0)
         yield from self._settle(release, CLOSE)
         yield from self._maybe_pause(release, CLOSE)
         self.phase = "release"
-        for _ in range(cfg.open_steps + int(self.rng.integers(1, 4))):
-            yield release, OPEN
-        self.phase = "retreat"
-        back = release.copy()
-        back[2, 3] += cfg.retreat
-        yield from self._move(back, self._u(cfg.descend_speed), OPEN, wobble=0.0)
-        self.phase = "hold"
-        while True:
-            yield back, OPEN
+        yield from self._hold(release, OPEN, cfg.open_steps + 1, cfg.open_steps + 3)
+        yield from self._rise_and_hold(release, cfg.retreat, self._u(cfg.descend_speed), OPEN, "retreat")

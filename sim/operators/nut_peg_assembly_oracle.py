@@ -16,18 +16,13 @@ re-grasps the handle at the **true** nut pose, then finishes (or, if the nut is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from imgen_core import frames, se3
-from imgen_core.keys import OPERATOR_SCRIPTED
-from sim.operators.motion import segment
+from sim.operators.base import CLOSE, OPEN, OracleBase, Script
 from sim.tasks.nut_peg_assembly_env import HANDLE_CENTER_X, NUT_HALF_THICKNESS
-
-OPEN, CLOSE = -1.0, 1.0
 
 
 @dataclass(frozen=True)
@@ -71,7 +66,7 @@ def _rz(yaw: float) -> np.ndarray:
     return se3.axisangle_to_mat(np.array([0.0, 0.0, yaw]))
 
 
-class NutPegAssemblyOracle:
+class NutPegAssemblyOracle(OracleBase[NutOracleConfig]):
     """Scripted stand-in for a human operator of Nut-and-Peg Assembly.
 
     Args:
@@ -80,51 +75,15 @@ class NutPegAssemblyOracle:
         pose_source: ``"true"`` or ``"observed"`` (acts on the believed nut pose; no recovery).
     """
 
-    label = OPERATOR_SCRIPTED
-    realtime = False
-
-    def __init__(self, adapter: Any, config: NutOracleConfig | None = None, pose_source: str = "true") -> None:
-        if pose_source not in ("true", "observed"):
-            raise ValueError(f"pose_source={pose_source!r}; choose 'true' or 'observed'")
-        self.adapter = adapter
-        self.cfg = config or NutOracleConfig()
-        self.pose_source = pose_source
-        self.rng = np.random.default_rng(0)
-        self._script: Iterator[tuple[np.ndarray, float]] | None = None
-        self.carrot: np.ndarray | None = None
-        self.phase = "idle"
-
-    # ------------------------------------------------------------------ public
-    def reset(self, seed: int | None = None) -> None:
-        """Start a new episode (the oracle's own randomness is seeded by ``seed``)."""
-        self.rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else int(seed), 11]))
-        self._script = None
-        self.carrot = None
-        self.phase = "idle"
+    config_cls = NutOracleConfig
 
     def take_over(self) -> None:
         """Control from the current state: carry on if the nut is held, else open, rise and re-grasp (true pose)."""
         self.carrot = None
-        self._script = self._run(recover=True)
-
-    def act(self) -> tuple[np.ndarray, np.ndarray]:
-        """Next ``(action (7,), target_pose (4,4))``; starts the script on the first call."""
-        if self._script is None:
-            self._script = self._run(recover=False)
-        target, gripper = next(self._script)
-        self.carrot = target
-        action = np.asarray(self.adapter.target_pose_to_action(target, gripper), dtype=np.float64)
-        return action, self.adapter.action_to_target_pose(action)
-
-    def wants_hand_back(self) -> bool:
-        """The oracle finishes the task itself once it has taken over."""
-        return False
-
-    def aborted(self) -> bool:
-        return False
+        super().take_over()
 
     def judge(self, policy_steps: int) -> str | None:
-        """Reason to take over from a policy now (mistake detector, or a stall), or ``None``."""
+        """Reason to take over from a policy now (mistake detector, or a stall), or ``None``; never after success."""
         a = self.adapter
         if a.is_success():
             return None
@@ -141,35 +100,8 @@ class NutPegAssemblyOracle:
         poses = a.object_poses() if (true or self.pose_source == "true") else a.observed_object_poses()
         return poses["nut"]
 
-    def _u(self, lo_hi: tuple[float, float]) -> float:
-        return float(self.rng.uniform(*lo_hi))
-
-    def _noise(self, std: float, size: int | None = None) -> Any:
-        return np.clip(self.rng.normal(0.0, std, size=size), -2.5 * std, 2.5 * std)
-
-    def _maybe_pause(self, target: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
-        if self.rng.random() < self.cfg.pause_prob:
-            for _ in range(int(self.rng.integers(self.cfg.pause_steps[0], self.cfg.pause_steps[1] + 1))):
-                yield target, gripper
-
-    def _move(self, goal: np.ndarray, speed: float, gripper: float,
-              wobble: float | None = None) -> Iterator[tuple[np.ndarray, float]]:
-        start = self.carrot if self.carrot is not None else self.adapter.eef_pose()
-        for t in segment(start, goal, speed, noise=self.cfg.wobble if wobble is None else wobble, rng=self.rng):
-            self.carrot = t
-            yield t, gripper
-
-    def _settle(self, goal: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
-        for _ in range(self.cfg.max_settle):
-            if np.linalg.norm(self.adapter.eef_pose()[:3, 3] - goal[:3, 3]) < self.cfg.converge_tol:
-                return
-            yield goal, gripper
-
-    def _width(self) -> float:
-        return float(self.adapter.observation()["robot0_gripper_width"][0])
-
     # ------------------------------------------------------------------ phases
-    def _recover(self) -> Iterator[tuple[np.ndarray, float]]:
+    def _recover(self) -> Script:
         """Open the gripper while holding still, then rise to a safe height above the current point."""
         self.phase = "recover"
         a = self.adapter
@@ -177,22 +109,18 @@ class NutPegAssemblyOracle:
         hold = here.copy()
         hold[2, 3] += 0.01
         self.carrot = here
-        if self._width() < 0.075 or a.last_gripper_command > 0:
+        if self._gripper_width() < 0.075 or a.last_gripper_command > 0:
             yield from self._maybe_pause(here, OPEN)
-            for k in range(30):
-                if k >= 8 and self._width() > 0.075:
-                    break
-                yield hold, OPEN
-            self.carrot = hold
+            yield from self._open_at(hold)
         safe = hold.copy()
         safe[2, 3] = max(hold[2, 3], self._nut(true=True)[2, 3] + NUT_HALF_THICKNESS + self.cfg.clearance[1])
         yield from self._move(safe, self._u(self.cfg.descend_speed), OPEN)
 
-    def _grasp(self, nut: np.ndarray) -> Iterator[tuple[np.ndarray, float]]:
+    def _grasp(self, nut: np.ndarray) -> Script:
         """Reach the handle of ``nut`` (base_T_nut), close on it and lift it a little."""
         cfg = self.cfg
         self.phase = "approach"
-        yaw = _wrap(_yaw(nut[:3, :3]), np.pi) + float(self._noise(cfg.yaw_noise))
+        yaw = _wrap(_yaw(nut[:3, :3]), np.pi) + self._yaw_error()
         rot = _rz(yaw) @ frames.TOP_DOWN_ROT  # fingers close along the nut's y axis, across the handle
         handle = nut[:3, :3] @ np.array([cfg.handle_x, 0.0, 0.0]) + nut[:3, 3]
         aim = self._noise(cfg.aim_noise, size=2)
@@ -206,14 +134,13 @@ class NutPegAssemblyOracle:
         yield from self._settle(grasp, OPEN)
         yield from self._maybe_pause(grasp, OPEN)
         self.phase = "close"
-        for _ in range(cfg.close_steps + int(self.rng.integers(1, 4))):
-            yield grasp, CLOSE
+        yield from self._hold(grasp, CLOSE, cfg.close_steps + 1, cfg.close_steps + 3)
         self.phase = "lift"
         lifted = grasp.copy()
         lifted[2, 3] += cfg.lift
         yield from self._move(lifted, self._u(cfg.lift_speed), CLOSE, wobble=0.0)
 
-    def _place(self) -> Iterator[tuple[np.ndarray, float]]:
+    def _place(self) -> Script:
         """Carry the held nut over the peg (hole square with the peg), lower it around the peg, release."""
         cfg = self.cfg
         a = self.adapter
@@ -250,14 +177,13 @@ class NutPegAssemblyOracle:
         yield from self._move(down, self._u(cfg.descend_speed), CLOSE, wobble=0.0)
         yield from self._settle(down, CLOSE)
         self.phase = "release"
-        for _ in range(cfg.release_steps + int(self.rng.integers(0, 3))):
-            yield down, OPEN
+        yield from self._hold(down, OPEN, cfg.release_steps, cfg.release_steps + 2)
         self.phase = "retreat"
         back = down.copy()
         back[2, 3] += cfg.retreat
         yield from self._move(back, self._u(cfg.lift_speed), OPEN)
 
-    def _run(self, recover: bool) -> Iterator[tuple[np.ndarray, float]]:
+    def _run(self, recover: bool) -> Script:
         a = self.adapter
         held = recover and a.subtask_signals()["grasp"]
         if recover and not held:

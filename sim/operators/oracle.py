@@ -15,17 +15,12 @@ the policy stalls.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from imgen_core import frames, se3
-from imgen_core.keys import OPERATOR_SCRIPTED
-from sim.operators.motion import segment
-
-OPEN, CLOSE = -1.0, 1.0
+from imgen_core import se3
+from sim.operators.base import CLOSE, OPEN, OracleBase, Script
 
 
 @dataclass(frozen=True)
@@ -49,8 +44,8 @@ class OracleConfig:
     takeover_stall_steps: int = 160  # policy steps without success before the oracle takes over anyway
 
 
-class ScriptedOracle:
-    """Scripted stand-in for a human operator.
+class ScriptedOracle(OracleBase[OracleConfig]):
+    """Scripted stand-in for a human operator of Block Grasp.
 
     Args:
         adapter: the task adapter (the oracle reads true poses from it).
@@ -59,56 +54,12 @@ class ScriptedOracle:
             cannot recover).
     """
 
-    label = OPERATOR_SCRIPTED
-    realtime = False
+    config_cls = OracleConfig
+    seed_salt = 7
 
-    def __init__(self, adapter: Any, config: OracleConfig | None = None, pose_source: str = "true") -> None:
-        if pose_source not in ("true", "observed"):
-            raise ValueError(f"pose_source={pose_source!r}; choose 'true' or 'observed'")
-        self.adapter = adapter
-        self.cfg = config or OracleConfig()
-        self.pose_source = pose_source
-        self.rng = np.random.default_rng(0)
-        self._script: Iterator[tuple[np.ndarray, float]] | None = None
-        self.carrot: np.ndarray | None = None
-        self.phase = "idle"
-
-    # ------------------------------------------------------------------ public
-    def reset(self, seed: int | None = None) -> None:
-        """Start a new episode (the oracle's own randomness is seeded by ``seed``)."""
-        self.rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else int(seed), 7]))
-        self._script = None
-        self.carrot = None
-        self.phase = "idle"
-
-    def take_over(self) -> None:
-        """Start controlling from the current state (recover first if the gripper is closed or low)."""
-        self._script = self._run(recover=True)
-
-    def act(self) -> tuple[np.ndarray, np.ndarray]:
-        """Next ``(action (7,), target_pose (4,4))``; starts the grasp script on the first call."""
-        if self._script is None:
-            self._script = self._run(recover=False)
-        target, gripper = next(self._script)
-        self.carrot = target
-        action = np.asarray(self.adapter.target_pose_to_action(target, gripper), dtype=np.float64)
-        return action, self.adapter.action_to_target_pose(action)
-
-    def wants_hand_back(self) -> bool:
-        """The oracle finishes the task itself once it has taken over."""
-        return False
-
-    def aborted(self) -> bool:
-        return False
-
-    def judge(self, policy_steps: int) -> str | None:
-        """Reason to take over from a policy now, or ``None`` (intervention mode)."""
+    def _task_mistake(self) -> str | None:
+        """Fingertips below the cube's top beside the cube, or closing with the cube not between the fingers."""
         a = self.adapter
-        reason = a.mistake()
-        if reason:
-            return reason
-        if a.is_success():
-            return None
         tcp = a.eef_pose()
         cube = a.object_poses()["cube"]
         half = self._half()
@@ -121,8 +72,6 @@ class ScriptedOracle:
         if width < 0.075 and getattr(a, "last_gripper_command", 0.0) > 0 and (
                 abs(cube_in_tcp[0]) > half or abs(cube_in_tcp[1]) > 0.015 or abs(cube_in_tcp[2]) > 0.04):
             return "closing_off_target"
-        if policy_steps >= self.cfg.takeover_stall_steps:
-            return "stalled"
         return None
 
     # ------------------------------------------------------------------ script
@@ -134,62 +83,31 @@ class ScriptedOracle:
         poses = a.object_poses() if self.pose_source == "true" else a.observed_object_poses()
         return poses["cube"]
 
-    def _u(self, lo_hi: tuple[float, float]) -> float:
-        return float(self.rng.uniform(*lo_hi))
-
-    def _grasp_rot(self) -> np.ndarray:
-        yaw = float(np.clip(self.rng.normal(0.0, self.cfg.yaw_noise), -2.5 * self.cfg.yaw_noise,
-                            2.5 * self.cfg.yaw_noise))
-        return se3.axisangle_to_mat(np.array([0.0, 0.0, yaw])) @ frames.TOP_DOWN_ROT
-
-    def _maybe_pause(self, target: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
-        if self.rng.random() < self.cfg.pause_prob:
-            for _ in range(int(self.rng.integers(self.cfg.pause_steps[0], self.cfg.pause_steps[1] + 1))):
-                yield target, gripper
-
-    def _move(self, goal: np.ndarray, speed: float, gripper: float,
-              wobble: float | None = None) -> Iterator[tuple[np.ndarray, float]]:
-        start = self.carrot if self.carrot is not None else self.adapter.eef_pose()
-        for t in segment(start, goal, speed, noise=self.cfg.wobble if wobble is None else wobble, rng=self.rng):
-            self.carrot = t
-            yield t, gripper
-
-    def _settle(self, goal: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
-        for _ in range(self.cfg.max_settle):
-            if np.linalg.norm(self.adapter.eef_pose()[:3, 3] - goal[:3, 3]) < self.cfg.converge_tol:
-                return
-            yield goal, gripper
-
-    def _recover(self) -> Iterator[tuple[np.ndarray, float]]:
+    def _recover(self) -> Script:
         """Open the gripper while backing off, then rise to a safe height above the current point."""
         self.phase = "recover"
         a = self.adapter
         here = a.eef_pose()
         cube = a.object_poses()["cube"]
-        width = a.observation()["robot0_gripper_width"][0]
         hold = here.copy()
         hold[2, 3] += 0.01
         self.carrot = here
-        if width < 0.075 or getattr(a, "last_gripper_command", -1.0) > 0:
+        if self._gripper_width() < 0.075 or getattr(a, "last_gripper_command", -1.0) > 0:
             yield from self._maybe_pause(here, OPEN)
-            for k in range(30):
-                if k >= 8 and a.observation()["robot0_gripper_width"][0] > 0.075:
-                    break
-                yield hold, OPEN
-            self.carrot = hold
+            yield from self._open_at(hold)
         safe = hold.copy()
-        safe[:3, :3] = self._grasp_rot()
+        safe[:3, :3] = self._top_down_rot()
         safe[2, 3] = max(hold[2, 3], cube[2, 3] + self._half() + self._u(self.cfg.clearance))
         yield from self._move(safe, self._u(self.cfg.descend_speed), OPEN)
 
-    def _run(self, recover: bool) -> Iterator[tuple[np.ndarray, float]]:
+    def _run(self, recover: bool) -> Script:
         cfg = self.cfg
         if recover:
             yield from self._recover()
         self.phase = "approach"
         cube = self._cube()
-        rot = self._grasp_rot()
-        aim = np.clip(self.rng.normal(0.0, cfg.aim_noise, size=2), -2.5 * cfg.aim_noise, 2.5 * cfg.aim_noise)
+        rot = self._top_down_rot()
+        aim = self._noise(cfg.aim_noise, size=2)
         grasp = se3.make_pose(np.array([cube[0, 3] + aim[0], cube[1, 3] + aim[1], cube[2, 3] + cfg.grasp_z]), rot)
         above = grasp.copy()
         above[2, 3] = cube[2, 3] + self._half() + self._u(cfg.clearance)
@@ -200,12 +118,5 @@ class ScriptedOracle:
         yield from self._settle(grasp, OPEN)
         yield from self._maybe_pause(grasp, OPEN)
         self.phase = "close"
-        for _ in range(cfg.close_steps + int(self.rng.integers(1, 4))):
-            yield grasp, CLOSE
-        self.phase = "lift"
-        lifted = grasp.copy()
-        lifted[2, 3] += cfg.lift
-        yield from self._move(lifted, self._u(cfg.lift_speed), CLOSE, wobble=0.0)
-        self.phase = "hold"
-        while True:
-            yield lifted, CLOSE
+        yield from self._hold(grasp, CLOSE, cfg.close_steps + 1, cfg.close_steps + 3)
+        yield from self._rise_and_hold(grasp, cfg.lift, self._u(cfg.lift_speed), CLOSE, "lift")

@@ -15,18 +15,13 @@ handle first if it was dropped), re-aims at the **true** receptacle and inserts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from imgen_core import frames, se3
-from imgen_core.keys import OPERATOR_SCRIPTED
-from sim.operators.motion import segment
+from sim.operators.base import CLOSE, OPEN, OracleBase, Script
 from sim.tasks.two_piece_assembly_env import HANDLE_HEIGHT, PIECE_HEIGHT, TCP_BELOW_HANDLE, WALL_HEIGHT
-
-OPEN, CLOSE = -1.0, 1.0
 
 
 @dataclass(frozen=True)
@@ -52,7 +47,7 @@ class AssemblyOracleConfig:
     takeover_stall_steps: int = 200
 
 
-class AssemblyOracle:
+class AssemblyOracle(OracleBase[AssemblyOracleConfig]):
     """Scripted stand-in for a human operator of 2-Piece Assembly.
 
     Args:
@@ -62,67 +57,25 @@ class AssemblyOracle:
             that cannot recover).
     """
 
-    label = OPERATOR_SCRIPTED
-    realtime = False
+    config_cls = AssemblyOracleConfig
 
-    def __init__(self, adapter: Any, config: AssemblyOracleConfig | None = None, pose_source: str = "true") -> None:
-        if pose_source not in ("true", "observed"):
-            raise ValueError(f"pose_source={pose_source!r}; choose 'true' or 'observed'")
-        self.adapter = adapter
-        self.cfg = config or AssemblyOracleConfig()
-        self.pose_source = pose_source
-        self.rng = np.random.default_rng(0)
-        self._script: Iterator[tuple[np.ndarray, float]] | None = None
-        self._recovering = False
-        self.carrot: np.ndarray | None = None
-        self.phase = "idle"
-
-    # ------------------------------------------------------------------ public
-    def reset(self, seed: int | None = None) -> None:
-        """Start a new episode (the oracle's own randomness is seeded by ``seed``)."""
-        self.rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else int(seed), 11]))
-        self._script = None
-        self._recovering = False
-        self.carrot = None
-        self.phase = "idle"
+    def _new_episode(self) -> None:
+        self._recovering = False  # taking over: aim at the true receptacle even with pose_source="observed"
 
     def take_over(self) -> None:
         """Control from the current state: lift (or re-grasp), re-aim at the true receptacle, insert."""
         self._recovering = True
-        self._script = self._run(recover=True)
+        super().take_over()
 
-    def act(self) -> tuple[np.ndarray, np.ndarray]:
-        """Next ``(action (7,), target_pose (4,4))``; starts the insertion script on the first call."""
-        if self._script is None:
-            self._script = self._run(recover=False)
-        target, gripper = next(self._script)
-        self.carrot = target
-        action = np.asarray(self.adapter.target_pose_to_action(target, gripper), dtype=np.float64)
-        return action, self.adapter.action_to_target_pose(action)
-
-    def wants_hand_back(self) -> bool:
-        """The oracle finishes the task itself once it has taken over."""
-        return False
-
-    def aborted(self) -> bool:
-        return False
-
-    def judge(self, policy_steps: int) -> str | None:
-        """Reason to take over from a policy now, or ``None`` (intervention mode)."""
+    def _task_mistake(self) -> str | None:
+        """Piece below the rim beside the opening, or the hand opening with the piece misaligned."""
         a = self.adapter
-        reason = a.mistake()
-        if reason:
-            return reason
-        if a.is_success():
-            return None
         off = a.piece_offset()
         misaligned = a.misalignment() > a.clearance + 0.001
         if misaligned and a.env.piece_bottom_above_floor() < WALL_HEIGHT and np.all(np.abs(off[:2]) < 0.06):
             return "piece_below_rim_misaligned"
         if a.last_gripper_command < 0 and misaligned:  # opening the hand with the piece off the opening
             return "releasing_off_target"
-        if policy_steps >= self.cfg.takeover_stall_steps:
-            return "stalled"
         return None
 
     # ------------------------------------------------------------------ geometry
@@ -143,34 +96,8 @@ class AssemblyOracle:
         z = rec[2, 3] + env.floor_above_origin + env.piece_half_height + bottom_above_floor
         return se3.make_pose(np.array([rec[0, 3] + aim[0], rec[1, 3] + aim[1], z]), rot)
 
-    def _u(self, lo_hi: tuple[float, float]) -> float:
-        return float(self.rng.uniform(*lo_hi))
-
-    # ------------------------------------------------------------------ motion
-    def _maybe_pause(self, target: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
-        if self.rng.random() < self.cfg.pause_prob:
-            for _ in range(int(self.rng.integers(self.cfg.pause_steps[0], self.cfg.pause_steps[1] + 1))):
-                yield target, gripper
-
-    def _move(self, goal: np.ndarray, speed: float, gripper: float,
-              wobble: float | None = None) -> Iterator[tuple[np.ndarray, float]]:
-        start = self.carrot if self.carrot is not None else self.adapter.eef_pose()
-        for t in segment(start, goal, speed, noise=self.cfg.wobble if wobble is None else wobble, rng=self.rng):
-            self.carrot = t
-            yield t, gripper
-
-    def _settle(self, goal: np.ndarray, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
-        for _ in range(self.cfg.max_settle):
-            if np.linalg.norm(self.adapter.eef_pose()[:3, 3] - goal[:3, 3]) < self.cfg.converge_tol:
-                return
-            yield goal, gripper
-
-    def _gripper_to(self, pose: np.ndarray, gripper: float, lo: int, hi: int) -> Iterator[tuple[np.ndarray, float]]:
-        for _ in range(lo + int(self.rng.integers(0, hi - lo + 1))):
-            yield pose, gripper
-
     # ------------------------------------------------------------------ recovery
-    def _lift_clear(self, gripper: float) -> Iterator[tuple[np.ndarray, float]]:
+    def _lift_clear(self, gripper: float) -> Script:
         """Straight up until the piece bottom is well above the rim."""
         a = self.adapter
         here = a.eef_pose()
@@ -183,14 +110,14 @@ class AssemblyOracle:
         yield from self._maybe_pause(here, gripper)
         yield from self._move(up, self._u(self.cfg.lift_speed), gripper, wobble=0.0)
 
-    def _regrasp(self) -> Iterator[tuple[np.ndarray, float]]:
+    def _regrasp(self) -> Script:
         """Open, rise, come down over the handle of the (upright) piece, close on it."""
         a = self.adapter
         here = a.eef_pose()
         self.carrot = here
         up = here.copy()
         up[2, 3] += 0.03
-        yield from self._gripper_to(here, OPEN, 6, 9)
+        yield from self._hold(here, OPEN, 6, 9)
         yield from self._move(up, self._u(self.cfg.lift_speed), OPEN, wobble=0.0)
         piece = a.object_poses()["piece"]
         handle_z = piece[2, 3] - a.env.piece_half_height + PIECE_HEIGHT + HANDLE_HEIGHT / 2
@@ -201,24 +128,24 @@ class AssemblyOracle:
         yield from self._move(above, self._u(self.cfg.free_speed), OPEN)
         yield from self._move(grasp, self._u(self.cfg.descend_speed), OPEN, wobble=0.0)
         yield from self._settle(grasp, OPEN)
-        yield from self._gripper_to(grasp, CLOSE, 12, 14)
+        yield from self._hold(grasp, CLOSE, 12, 14)
 
-    def _recover(self) -> Iterator[tuple[np.ndarray, float]]:
+    def _recover(self) -> Script:
         self.phase = "recover"
         if not self.adapter.contacts().held:
             yield from self._regrasp()
         yield from self._lift_clear(CLOSE)
 
     # ------------------------------------------------------------------ script
-    def _run(self, recover: bool) -> Iterator[tuple[np.ndarray, float]]:
+    def _run(self, recover: bool) -> Script:
         cfg, a = self.cfg, self.adapter
         if recover:
             yield from self._recover()
         self.phase = "approach"
         tcp_T_piece = se3.pose_inv(a.eef_pose()) @ a.object_poses()["piece"]
         rec = self._receptacle()
-        aim = np.clip(self.rng.normal(0.0, cfg.aim_noise, size=2), -2.5 * cfg.aim_noise, 2.5 * cfg.aim_noise)
-        yaw = float(np.clip(self.rng.normal(0.0, cfg.yaw_noise), -2.5 * cfg.yaw_noise, 2.5 * cfg.yaw_noise))
+        aim = self._noise(cfg.aim_noise, size=2)
+        yaw = self._yaw_error()
         piece_yaw = _yaw(a.object_poses()["piece"])
         yaw += piece_yaw + _square_yaw_error(_yaw(rec), piece_yaw)  # nearest yaw that squares piece and opening
         rim = WALL_HEIGHT
@@ -237,14 +164,8 @@ class AssemblyOracle:
         yield from self._move(seated, self._u(cfg.insert_speed), CLOSE, wobble=0.0)
         yield from self._settle(seated, CLOSE)
         self.phase = "release"
-        yield from self._gripper_to(seated, OPEN, cfg.release_steps, cfg.release_steps + 3)
-        self.phase = "back_off"
-        clear = seated.copy()
-        clear[2, 3] += cfg.back_off
-        yield from self._move(clear, self._u(cfg.lift_speed), OPEN, wobble=0.0)
-        self.phase = "hold"
-        while True:
-            yield clear, OPEN
+        yield from self._hold(seated, OPEN, cfg.release_steps, cfg.release_steps + 3)
+        yield from self._rise_and_hold(seated, cfg.back_off, self._u(cfg.lift_speed), OPEN, "back_off")
 
 
 def _yaw(pose: np.ndarray) -> float:
