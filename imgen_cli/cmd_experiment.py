@@ -14,7 +14,7 @@ def _experiment(args: argparse.Namespace) -> int:
                                  ("test_demos", args.test_demos)) if v}
     out = run_table(args.table, args.preset, root=args.root, results=args.results, seed=args.seed,
                     sources=sources, workers=args.workers, observability=args.observability,
-                    tasks=args.task)
+                    tasks=args.task, jobs=args.jobs)
     print(f"{args.results}/{args.table}_{out['preset']}.md ({out['wall_seconds'] / 60:.1f} min; "
           f"ran {len(out['stages_ran'])} stages, {len(out['stages_cached'])} cached)")
     return 0
@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", default="results")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, help="override the preset's parallel workers")
+    p.add_argument("--jobs", type=int, help="rows trained side by side after the base policy (default: the preset's)")
     p.add_argument("--observability", choices=["none", "full", "partial"],
                    help="contact observability for every stage (default: the table's, as in the paper)")
     p.add_argument("--task", action="append", help="run only this task of the table (repeatable)")
