@@ -9,13 +9,17 @@ import numpy as np
 
 from imgen_core import keys as K
 from imgen_core.errors import CheckpointError, ConfigError
+from imgen_core.obs import complete as complete_obs
+from imgen_core.obs import input_keys
 
 
 class PolicyRuntime:
     """A trained BC-RNN policy. ``reset()`` at episode start; ``act(obs) -> (7,)`` every 20 Hz step.
 
     The RNN state is carried across steps exactly as robomimic's rollout does (re-initialised every
-    ``seq_length`` steps, the horizon it was trained with).
+    ``seq_length`` steps, the horizon it was trained with). Derived keys the policy was trained on
+    (:mod:`imgen_core.obs`) are computed from the observation when it lacks them, and observations are standardised
+    with the training set's statistics stored in the checkpoint (as robomimic's ``RolloutPolicy`` does).
     """
 
     def __init__(self, model: Any, meta: dict[str, Any]) -> None:
@@ -26,6 +30,10 @@ class PolicyRuntime:
         self.meta = meta
         self.obs_key_shapes: dict[str, list[int]] = meta["obs_key_shapes"]
         self.obs_keys = list(self.obs_key_shapes)
+        self.input_keys = input_keys(self.obs_keys)  # what an observation must carry (derived keys are computed)
+        stats = meta.get("obs_normalization_stats") or {}
+        self._norm = {k: (np.asarray(v["mean"], dtype=np.float32), np.asarray(v["std"], dtype=np.float32))
+                      for k, v in stats.items()}
         self.model.set_eval()
         self.model.reset()
 
@@ -34,6 +42,10 @@ class PolicyRuntime:
 
     def _tensors(self, obs: dict[str, Any]) -> dict[str, Any]:
         out = {}
+        lacking = [k for k in self.input_keys if k not in obs]
+        if lacking:
+            raise ConfigError(f"observation lacks {lacking}; the policy needs {self.input_keys}")
+        obs = complete_obs(obs, self.obs_keys)
         for k in self.obs_keys:
             if k not in obs:
                 raise ConfigError(f"observation lacks key {k!r}; the policy needs {self.obs_keys}")
@@ -42,6 +54,9 @@ class PolicyRuntime:
                 raise ConfigError(f"observation {k!r} has {v.shape[0]} values, expected {self.obs_key_shapes[k][0]}")
             if not np.all(np.isfinite(v)):
                 raise ConfigError(f"observation {k!r} contains NaN/inf: {v.tolist()}")
+            if k in self._norm:
+                mean, std = self._norm[k]
+                v = (v - mean) / std
             out[k] = self._torch.from_numpy(v)[None]
         return out
 

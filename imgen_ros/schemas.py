@@ -206,7 +206,7 @@ FRANKA_CONTROLLER = NodeInfo("franka_controller", "executes 20 Hz delta-pose act
               "0.25 -0.40 -0.10 0.85 0.40 0.45)"),
     ParamSpec("trials", int, 0, "franky_sim: seeded trials to run (home, place cube, announce on /imgen/trial), then "
               "exit; 0 = none", (0, 100_000)),
-    ParamSpec("trial_steps", int, 250, "franky_sim: control ticks per trial before it counts as failed",
+    ParamSpec("trial_steps", int, 400, "franky_sim: ticks per trial before it counts as failed (the task horizon)",
               (1, 100_000)),
     ParamSpec("success_hold_steps", int, 10, "franky_sim: ticks the cube must stay lifted and held", (1, 10_000)),
     ParamSpec("lift_height", float, 0.05, "franky_sim: lift above the rest height that counts as success [m]",

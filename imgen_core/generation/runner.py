@@ -88,7 +88,7 @@ def load_policy(spec: str, adapter: Any) -> Any:
     from imgen_core.policy import load_policy as load_ckpt
 
     policy = load_ckpt(spec)
-    missing = sorted(set(policy.obs_keys) - set(adapter.observation()))
+    missing = sorted(set(policy.input_keys) - set(adapter.observation()))
     if missing:
         raise ConfigError(f"policy {spec} expects observation keys {missing} that task {adapter.name} does not "
                           f"provide (has {sorted(adapter.observation())}); was it trained on another task?")

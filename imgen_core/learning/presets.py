@@ -19,6 +19,11 @@ class TrainPreset:
     (60 epochs proved too few: that base policy grasped 0/20 even without corruption, 200 epochs 20/20;
     see results/table4_cpu.md.)
     Everything else (GMM, seq_length 10, lr 1e-3, batch 100) is identical.
+
+    Observations (every preset): the recorded keys plus the derived ``eef_to_<obj>_pos`` (``imgen_core.obs``: the
+    observed object position relative to the EE, as robosuite's ``gripper_to_cube_pos``), each standardised with
+    robomimic's dataset statistics (``hdf5_normalize_obs``; the statistics travel in the checkpoint). Without them the
+    ``cpu``-size policy missed the cube by 3-11 cm in x before any corruption mattered (Block Grasp, 2026-12-06).
     """
 
     name: str
@@ -33,6 +38,8 @@ class TrainPreset:
     eval_every: int = 50
     eval_trials: int = 50
     actor_layer_dims: tuple[int, ...] = ()
+    derived_obs: bool = True
+    normalize_obs: bool = True
 
     def __post_init__(self) -> None:
         check_range("rnn_hidden", self.rnn_hidden, 8, 4096)

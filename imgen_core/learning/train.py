@@ -20,6 +20,7 @@ from imgen_core.dataset import assert_valid, merge, sorted_demos
 from imgen_core.errors import ConfigError, DatasetError
 from imgen_core.learning.checkpoint import save_checkpoint
 from imgen_core.learning.presets import TrainPreset
+from imgen_core.obs import add_derived_to_file, standardize_file
 
 log = logging.getLogger(__name__)
 
@@ -97,18 +98,32 @@ class TrainResult:
     wall_seconds: float = 0.0
 
 
-def prepare_data(datasets: list[str], weights: list[float] | None, out_dir: Path) -> str:
-    """One training file: the dataset itself, or a merge (with per-source weights) cached in ``out_dir``."""
+def prepare_data(datasets: list[str], weights: list[float] | None, out_dir: Path, derived_obs: bool = False,
+                 normalize_obs: bool = False) -> tuple[str, dict[str, dict[str, list[float]]] | None]:
+    """One training file and its observation statistics (``None`` when not standardised).
+
+    The file is the dataset itself, or a merge (with per-source weights) cached in ``out_dir``. With ``derived_obs``
+    or ``normalize_obs`` it is always a copy in ``out_dir``, with :mod:`imgen_core.obs`'s derived keys added and/or
+    every observation standardised (statistics kept beside it); the inputs are never modified.
+    """
     if not datasets:
         raise ConfigError("give at least one --dataset")
     for d in datasets:
         assert_valid(d)
-    if len(datasets) == 1 and not weights:
-        return datasets[0]
+    if len(datasets) == 1 and not weights and not derived_obs and not normalize_obs:
+        return datasets[0], None
     merged = out_dir / "train_data.hdf5"
+    stats_path = out_dir / "train_data.obs_stats.json"
     if not merged.exists():
-        merge(datasets, merged, weights=weights)
-    return str(merged)
+        tmp = out_dir / "train_data.hdf5.tmp"
+        merge(datasets, tmp, weights=weights, overwrite=True)
+        if derived_obs:
+            add_derived_to_file(tmp)
+        stats = standardize_file(tmp) if normalize_obs else None
+        stats_path.write_text(json.dumps(stats))
+        os.replace(tmp, merged)
+    stats = json.loads(stats_path.read_text()) if stats_path.exists() else None
+    return str(merged), stats
 
 
 def train(datasets: list[str], preset: TrainPreset, out_dir: str | os.PathLike[str],
@@ -128,7 +143,8 @@ def train(datasets: list[str], preset: TrainPreset, out_dir: str | os.PathLike[s
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data_path = prepare_data(datasets, weights, out)
+    data_path, obs_stats = prepare_data(datasets, weights, out, derived_obs=preset.derived_obs,
+                                        normalize_obs=preset.normalize_obs)
     obs_dims = dataset_obs_keys(data_path)
     obs_keys = list(obs_dims)
     torch.manual_seed(seed)
@@ -145,7 +161,8 @@ def train(datasets: list[str], preset: TrainPreset, out_dir: str | os.PathLike[s
         loader = DataLoader(trainset, shuffle=True, batch_size=preset.batch_size, num_workers=0, drop_last=True)
     meta = {"robomimic_config": json.loads(config.dump()), "obs_key_shapes": {k: [d] for k, d in obs_dims.items()},
             "ac_dim": K.ACTION_DIM, "preset": preset.to_dict(), "datasets": [os.path.abspath(d) for d in datasets],
-            "weights": weights, "seed": seed, "env_args": json.loads(h5py.File(data_path, "r")[K.DATA].attrs[
+            "weights": weights, "seed": seed, "obs_normalization_stats": obs_stats,
+            "env_args": json.loads(h5py.File(data_path, "r")[K.DATA].attrs[
                 K.ATTR_ENV_ARGS]), **(extra_meta or {})}
     result = TrainResult(str(out))
     start_epoch = 1

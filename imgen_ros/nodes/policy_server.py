@@ -56,7 +56,7 @@ class PolicyServer(ImgenNode):
         self.provided = {K.OBS_EEF_POS, K.OBS_EEF_QUAT, K.OBS_GRIPPER_WIDTH, K.obs_object_pos(self.obj),
                          K.obs_object_quat(self.obj)}
         self.policy = load_any_policy(p.checkpoint, p.task)
-        needed = set(getattr(self.policy, "obs_keys", self.provided))
+        needed = set(getattr(self.policy, "input_keys", self.provided))
         if needed - self.provided:
             raise ConfigError(f"checkpoint {p.checkpoint} needs observation keys {sorted(needed - self.provided)} "
                               f"that the ROS graph does not provide (it provides {sorted(self.provided)})")

@@ -32,6 +32,7 @@ TASK_NAME = "block_grasp"
 OBSERVABILITY = ("none", "full", "partial")
 OPEN_WIDTH = 0.08
 GRASP_SIGNAL = "grasp"
+HORIZON = 400
 DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
 
 
@@ -44,7 +45,7 @@ def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
         "cube_friction": [1.0, 5e-3, 1e-4], "cube_x_range": [0.46, 0.66], "cube_y_range": [-0.15, 0.15],
         "cube_yaw_range": [-np.pi / 18, np.pi / 18], "lift_height": 0.05, "use_camera_obs": False,
         "use_object_obs": True, "has_renderer": False, "has_offscreen_renderer": False, "control_freq": 20,
-        "lite_physics": True, "horizon": 250, "ignore_done": True, "hard_reset": False, "reward_scale": 1.0,
+        "lite_physics": True, "horizon": HORIZON, "ignore_done": True, "hard_reset": False, "reward_scale": 1.0,
     }
     kw.update(overrides)
     return kw
@@ -58,8 +59,9 @@ class BlockGraspAdapter(AdapterCommon):
         observability: contact-revealed information: ``none``; ``full`` (after the first gripper-cube contact
             the observed cube pose is the true pose); ``partial`` (after that contact, the observed xy becomes
             the xy of the contact point).
-        horizon: step budget of one episode (the env itself never terminates); 250 = a ~130-step grasp plus
-            room for one mistake and its ~110-step recovery.
+        horizon: step budget of one episode (the env itself never terminates); 400 (robomimic's Lift rollout
+            horizon) = a 130-200-step grasp at a person's pace plus a mistake and its ~110-step recovery, with room
+            for one more try (250 cut trained policies off mid-recovery).
         **env_overrides: overrides of :func:`default_env_kwargs` (e.g. ``has_offscreen_renderer=True``).
     """
 
@@ -67,7 +69,7 @@ class BlockGraspAdapter(AdapterCommon):
     object_names = ("cube",)
     subtasks = (SubtaskSpec("cube", None),)
 
-    def __init__(self, corruption: str = "none", observability: str = "none", horizon: int = 250,
+    def __init__(self, corruption: str = "none", observability: str = "none", horizon: int = HORIZON,
                  **env_overrides: Any) -> None:
         import robosuite
 

@@ -80,7 +80,7 @@ class ImgenBlockGrasp(ManipulationEnv):
         render_gpu_device_id: int = -1,
         control_freq: float = 20,
         lite_physics: bool = True,
-        horizon: int = 250,
+        horizon: int = 400,
         ignore_done: bool = True,
         hard_reset: bool = False,
         camera_names: Any = "agentview",
