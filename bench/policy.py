@@ -62,7 +62,9 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="imgen-bench-policy-"))
     data = tmp / "data.hdf5"
     make_dataset(data)
-    preset = get_preset("paper", epochs=args.train_epochs, eval_every=args.train_epochs)
+    # robomimic's train() reads the file as is: compare on the recorded keys only (no derived keys, no standardising)
+    preset = get_preset("paper", epochs=args.train_epochs, eval_every=args.train_epochs, derived_obs=False,
+                        normalize_obs=False)
 
     # --- training throughput: our entry point vs robomimic's train() on the same config and data, run
     # alternately (robomimic, ours, robomimic, ours) and the best of each kept: the machine is noisy.

@@ -47,6 +47,7 @@ class StageCache:
         self.root.mkdir(parents=True, exist_ok=True)
         self.ran: list[str] = []
         self.skipped: list[str] = []
+        self.seconds: dict[str, float] = {}  # compute time of every stage used (cached ones: when they ran)
 
     def run(self, name: str, params: dict[str, Any], inputs: list[str],
             fn: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
@@ -56,14 +57,17 @@ class StageCache:
         if done.exists():
             self.skipped.append(name)
             log.info("stage %s: cached (%s)", name, d)
-            return dict(json.loads(done.read_text())["result"])
+            record = json.loads(done.read_text())
+            self.seconds[d.name] = float(record.get("seconds", 0.0))
+            return dict(record["result"])
         d.mkdir(parents=True, exist_ok=True)
         log.info("stage %s: running in %s", name, d)
         t0 = time.time()
         result = fn(d)
+        self.seconds[d.name] = time.time() - t0
         tmp = d / "done.json.tmp"
         tmp.write_text(json.dumps({"name": name, "params": params, "inputs": inputs, "result": result,
-                                   "seconds": time.time() - t0}, indent=2, default=str))
+                                   "seconds": self.seconds[d.name]}, indent=2, default=str))
         os.replace(tmp, done)
         self.ran.append(name)
         return result

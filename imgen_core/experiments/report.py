@@ -17,7 +17,10 @@ def _cell(r: dict[str, Any]) -> str:
 def markdown(spec: TableSpec, out: dict[str, Any]) -> str:
     head = " | ".join(f"{t} (ours) | {t} (paper)" for t in spec.columns)
     lines = [f"# {spec.name} — preset `{out['preset']}`", "",
-             f"Command: `{out['command']}` · date {out['date']} · wall time {out['wall_seconds'] / 60:.1f} min", "",
+             f"Command: `{out['command']}` · date {out['date']} · wall time {out['wall_seconds'] / 60:.1f} min"
+             + (f" (this invocation; all {len(out['stage_seconds'])} stages took "
+                f"{sum(out['stage_seconds'].values()) / 60:.1f} min of stage time, rows trained side by side)"
+                if out.get("stage_seconds") else ""), "",
              f"| Dataset | {head} |", "|---|" + "---|---|" * len(spec.columns)]
     for key in spec.rows:
         cells = []

@@ -164,7 +164,8 @@ class TaskPipeline:
 
 
 def _train_row_job(spec: TableSpec, task: str, scale: ScalePreset, root: str, seed: int,
-                   sources: dict[str, str], paths: dict[str, str], row: str) -> tuple[dict[str, Any], list[str]]:
+                   sources: dict[str, str], paths: dict[str, str],
+                   row: str) -> tuple[dict[str, Any], list[str], dict[str, float]]:
     """One row's training and final evaluation in a worker process (its datasets already exist)."""
     try:
         import torch
@@ -175,7 +176,7 @@ def _train_row_job(spec: TableSpec, task: str, scale: ScalePreset, root: str, se
     cache = StageCache(root)
     pipe = TaskPipeline(spec, task, scale, cache, seed, sources)
     pipe._paths.update(paths)
-    return pipe.train_row(row), cache.ran
+    return pipe.train_row(row), cache.ran, cache.seconds
 
 
 def _train_rows(pipe: TaskPipeline, rows: tuple[str, ...], jobs: int) -> dict[str, dict[str, Any]]:
@@ -196,8 +197,9 @@ def _train_rows(pipe: TaskPipeline, rows: tuple[str, ...], jobs: int) -> dict[st
         futures = {r: pool.submit(_train_row_job, pipe.spec, pipe.task, pipe.scale, str(pipe.cache.root), pipe.seed,
                                   pipe.sources, dict(pipe._paths), r) for r in rest}
         for r, fut in futures.items():
-            results[r], ran = fut.result()
+            results[r], ran, seconds = fut.result()
             pipe.cache.ran.extend(ran)
+            pipe.cache.seconds.update(seconds)
     return {r: results[r] for r in rows}
 
 
@@ -259,6 +261,7 @@ def run_table(table: str, preset: str, root: str = "runs/experiments", results: 
                                                 for k, v in pipe._paths.items()}
     out["wall_seconds"] = time.time() - t0
     out["stages_ran"], out["stages_cached"] = cache.ran, cache.skipped
+    out["stage_seconds"] = cache.seconds  # every stage's own compute time, cached ones included
     out["command"] = f"imgen experiment {table} --preset {preset}" + (
         f" --observability {spec.observability}" if observability is not None else "") + (
         "".join(f" --task {t}" for t in tasks) if tasks else "")
