@@ -120,12 +120,13 @@ def _sim_generation() -> GraphSpec:
         # interventions (assets/block_grasp, made by `imgen experiment table4 --preset cpu` + `imgen export-assets`).
         NodeSpec("generator", "generator", parameters={
             "method": "imgen", "task": "block_grasp", "source": MAIN_JOB_SOURCE, "policy": MAIN_JOB_POLICY,
-            "corruption": "block", "n": 50, "workers": 2, "out": "data/imgen_block_grasp.hdf5", "overwrite": True}),
+            "corruption": "block", "observability": "full", "n": 50, "workers": 2, "out": "data/imgen_block_grasp.hdf5",
+            "overwrite": True}),
         NodeSpec("sim_world", "sim_world", parameters={"task": "block_grasp", "closed_loop": False},
                  required=False),
     )
     aliases = {a: f"generator.{a}" for a in ("method", "task", "source", "policy", "n", "out", "corruption",
-                                              "seed", "workers")}
+                                              "observability", "seed", "workers")}
     return GraphSpec("sim_generation", nodes, aliases)
 
 
