@@ -93,7 +93,7 @@ def add_derived_to_file(path: str | os.PathLike[str]) -> list[str]:
             obs = data[name][K.OBS]
             for key in derived_keys(obs.keys()):
                 if key not in obs:
-                    obs.create_dataset(key, data=derive(key, {k: obs[k][()] for k in obs}))
+                    obs.create_dataset(key, data=derive(key, obs))  # reads only the two input datasets
                 added.add(key)
     return sorted(added)
 

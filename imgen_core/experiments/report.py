@@ -18,8 +18,8 @@ def markdown(spec: TableSpec, out: dict[str, Any]) -> str:
     head = " | ".join(f"{t} (ours) | {t} (paper)" for t in spec.columns)
     lines = [f"# {spec.name} — preset `{out['preset']}`", "",
              f"Command: `{out['command']}` · date {out['date']} · wall time {out['wall_seconds'] / 60:.1f} min"
-             + (f" (this invocation; all {len(out['stage_seconds'])} stages took "
-                f"{sum(out['stage_seconds'].values()) / 60:.1f} min of stage time, rows trained side by side)"
+             + (f" (this invocation; the {len(out['stage_seconds'])} stages' own times add up to "
+                f"{sum(out['stage_seconds'].values()) / 60:.1f} min)"
                 if out.get("stage_seconds") else ""), "",
              f"| Dataset | {head} |", "|---|" + "---|---|" * len(spec.columns)]
     for key in spec.rows:

@@ -21,9 +21,10 @@ class TrainPreset:
     Everything else (GMM, seq_length 10, lr 1e-3, batch 100) is identical.
 
     Observations (every preset): the recorded keys plus the derived ``eef_to_<obj>_pos`` (``imgen_core.obs``: the
-    observed object position relative to the EE, as robosuite's ``gripper_to_cube_pos``), each standardised with
-    robomimic's dataset statistics (``hdf5_normalize_obs``; the statistics travel in the checkpoint). Without them the
-    ``cpu``-size policy missed the cube by 3-11 cm in x before any corruption mattered (Block Grasp, 2026-12-06).
+    observed object position relative to the EE, as robosuite's ``gripper_to_cube_pos``), each standardised with the
+    training file's mean/std (``imgen_core.obs.standardize_file``; the statistics travel in the checkpoint). Without
+    them the ``cpu``-size policy missed the cube by 3-11 cm in x before any corruption mattered
+    (Block Grasp, 2026-12-06).
     """
 
     name: str

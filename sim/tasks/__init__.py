@@ -39,6 +39,7 @@ def make_task_from_env_args(env_args: dict[str, Any], corruption: str | None = N
     kwargs = dict(env_args.get("env_kwargs", {}))
     kwargs.update(overrides)
     kwargs.pop("horizon", None)
+    if "horizon" in meta:  # otherwise the task's own default
+        kwargs["horizon"] = int(meta["horizon"])
     return make_task(meta["task"], corruption=corruption or meta.get("corruption", "none"),
-                     observability=observability or meta.get("observability", "none"),
-                     horizon=int(meta.get("horizon", 250)), **kwargs)
+                     observability=observability or meta.get("observability", "none"), **kwargs)

@@ -25,14 +25,13 @@ from imgen_core.errors import ConfigError, SafetyError, check_choice
 from imgen_core.mistakes import GraspState, GripperContacts, block_grasp_mistake
 from imgen_core.task import SubtaskSpec
 from sim.robot import PandaTwin
-from sim.tasks.block_grasp_env import CUBE_SIZE, ENV_NAME, GRIPPER_OPEN_ACTION, default_controller_config
+from sim.tasks.block_grasp_env import CUBE_SIZE, ENV_NAME, GRIPPER_OPEN_ACTION, HORIZON, default_controller_config
 from sim.tasks.common import AdapterCommon
 
 TASK_NAME = "block_grasp"
 OBSERVABILITY = ("none", "full", "partial")
 OPEN_WIDTH = 0.08
 GRASP_SIGNAL = "grasp"
-HORIZON = 400
 DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
 
 

@@ -32,6 +32,7 @@ logging.getLogger("robosuite_logs").setLevel(logging.ERROR)  # robosuite chats a
 
 ENV_NAME = "ImgenBlockGrasp"
 CUBE_SIZE = 0.05  # [m] side of the real cube
+HORIZON = 400  # control steps of one episode (see BlockGraspAdapter)
 OPEN_FINGER_QPOS = (0.04, -0.04)  # Panda finger joints fully open: 8 cm finger-to-finger
 GRIPPER_OPEN_ACTION = np.array([1.0, -1.0])  # PandaGripper.current_action when fully opened
 
@@ -80,7 +81,7 @@ class ImgenBlockGrasp(ManipulationEnv):
         render_gpu_device_id: int = -1,
         control_freq: float = 20,
         lite_physics: bool = True,
-        horizon: int = 400,
+        horizon: int = HORIZON,
         ignore_done: bool = True,
         hard_reset: bool = False,
         camera_names: Any = "agentview",
