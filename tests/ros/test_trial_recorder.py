@@ -34,6 +34,8 @@ def test_recorder_writes_one_bag_per_trial_that_bag_eval_scores(probe, start_nod
                                 Float64=Float64)
     # a message before any trial: not recorded on its own, but replayed at the next bag's start
     pubs["/franka/gripper_width"].publish(JointState(name=["gripper_width"], position=[0.08]))
+    # topics are delivered independently: let it arrive before the trial starts (a loaded CI host can be slow)
+    time.sleep(1.0)
     for i, kind in enumerate(KINDS):
         trial.publish(String(data=json.dumps({"event": "start", "trial": i, "policy": "synthetic", "seed": 10 + i,
                                               "operator": "test"})))
