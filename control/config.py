@@ -38,6 +38,9 @@ class ControllerConfig:
             arm stops at the wall instead of overshooting it.
         max_tracking_error_m / max_tracking_error_rad: anti-windup — the reference model is re-anchored to the
             measured arm when it leads it by more than this (contact, blocked arm).
+        workspace_model_margin_m: while a command is clamped at a wall of the workspace box, the reference model
+            keeps running (its motion along the free axes passes) as long as it is within this distance beyond the
+            wall; farther, or past an orientation limit, it is re-anchored on the measured arm.
         watchdog_periods: stop the arm when no action arrived for this many control periods.
         command_hold_periods: each velocity command expires on the robot after this many periods (a robot-side
             dead-man: the arm stops even if this process hangs).
@@ -70,6 +73,7 @@ class ControllerConfig:
     brake_decel_mps2: float = 2.0
     max_tracking_error_m: float = 0.03
     max_tracking_error_rad: float = 0.3
+    workspace_model_margin_m: float = 0.005
     watchdog_periods: float = 2.0
     command_hold_periods: float = 2.0
     relative_dynamics_factor: float = 1.0
@@ -98,6 +102,7 @@ class ControllerConfig:
         check_range("max_step_rotation_rad", self.max_step_rotation_rad, 0.001, 1.0)
         check_range("brake_decel_mps2", self.brake_decel_mps2, 0.1, 20.0)
         check_range("max_tracking_error_m", self.max_tracking_error_m, 0.002, 0.2)
+        check_range("workspace_model_margin_m", self.workspace_model_margin_m, 0.0, 0.05)
         check_range("max_tracking_error_rad", self.max_tracking_error_rad, 0.01, math.pi)
         check_range("watchdog_periods", self.watchdog_periods, 1.0, 20.0)
         check_range("command_hold_periods", self.command_hold_periods, 1.0, 10.0)

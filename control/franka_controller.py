@@ -42,7 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 from control.config import ControllerConfig
 from control.safety import EventLog, TargetFilter, Watchdog
 from imgen_core import frames, se3
-from imgen_core.control_model import fr3_base_T_tcp, gripper_command, validate_action
+from imgen_core.control_model import fr3_base_T_tcp, gripper_command, outside_workspace_by, validate_action
 from imgen_core.errors import RobotError, SafetyError
 
 F64 = NDArray[np.float64]
@@ -459,7 +459,13 @@ class FrankaController:
         if res.workspace_hits:
             self.events.add("workspace_clamp", f"target clamped: {', '.join(res.workspace_hits)}",
                             hits=res.workspace_hits, target=res.target[:3, 3].tolist())
-            self._resync_next = True  # the model must not keep running outside the workspace
+            # The model may press against a wall of the box as the sim arm presses on its table: it keeps its
+            # motion along the free axes (re-anchoring it at rest every period would freeze the arm, e.g. a
+            # grasp at the floor could not drag the cube a millimetre). Beyond the margin, or past an
+            # orientation limit, it is re-anchored so that it cannot wind up outside the workspace.
+            if outside_workspace_by(model_target, c.workspace) > c.workspace_model_margin_m or any(
+                    h in ("tilt", "yaw") for h in res.workspace_hits):
+                self._resync_next = True
         if res.step_limited:
             self.events.add("step_limit", "target change limited to the per-period maximum")
         twist = res.twist

@@ -466,6 +466,13 @@ def clamp_to_workspace(base_T_tcp: ArrayLike, limits: WorkspaceLimits) -> tuple[
     return pose, hits
 
 
+def outside_workspace_by(base_T_tcp: ArrayLike, limits: WorkspaceLimits) -> float:
+    """How far [m] the TCP position lies outside the workspace box (0 inside; the largest excess over the axes)."""
+    p = np.asarray(base_T_tcp, dtype=np.float64)[:3, 3]
+    excess = np.maximum(np.asarray(limits.pos_min) - p, p - np.asarray(limits.pos_max))
+    return float(max(0.0, excess.max()))
+
+
 def limit_step(from_pose: ArrayLike, to_pose: ArrayLike, max_trans_m: float, max_rot_rad: float
                ) -> tuple[F64, bool]:
     """Limit the change between two TCP poses to ``max_trans_m`` and ``max_rot_rad`` (direction kept).

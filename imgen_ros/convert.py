@@ -75,12 +75,18 @@ def parse_extrinsics(text: str) -> np.ndarray:
     return CameraExtrinsics.load(text).base_T_camera
 
 
-def is_trial_start(data: str) -> bool:
-    """Whether an ``/imgen/trial`` payload (JSON text) is a ``start`` event; malformed payloads are not."""
+def trial_event_kind(data: str) -> str | None:
+    """The ``event`` of an ``/imgen/trial`` payload (JSON text): ``"start"``, ``"end"``, ...; None if malformed."""
     import json
 
     try:
         event = json.loads(data)
     except json.JSONDecodeError:
-        return False
-    return isinstance(event, dict) and event.get("event") == "start"
+        return None
+    kind = event.get("event") if isinstance(event, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def is_trial_start(data: str) -> bool:
+    """Whether an ``/imgen/trial`` payload (JSON text) is a ``start`` event; malformed payloads are not."""
+    return trial_event_kind(data) == "start"

@@ -139,7 +139,9 @@ POLICY_SERVER = NodeInfo("policy_server", "turns /franka/ee_pose, /franka/grippe
     _RATE,
     ParamSpec("stale_timeout", float, 0.2, "observations older than this [s] count as stale (hold still)",
               (0.01, 10.0)),
-    ParamSpec("reset_on_trial_start", bool, True, "reset the policy's RNN state on a /imgen/trial start event"),
+    ParamSpec("reset_on_trial_start", bool, True,
+              "reset the policy's RNN state on a /imgen/trial start event; between an end event and the next start, "
+              "hold still and send no gripper command (the cell is being reset)"),
     _DIAG,
 ))
 

@@ -135,7 +135,8 @@ class FrankaControllerNode(ImgenNode):
     # --- inputs ----------------------------------------------------------------------------------------------
     def _on_gripper(self, msg: Float64) -> None:
         with self._lock:
-            self._gripper = float(msg.data)
+            if not self._resetting:  # a command sent while the cell is reset belongs to the trial that ended
+                self._gripper = float(msg.data)
 
     def _on_action(self, msg: TwistStamped) -> None:
         t, r = msg.twist.linear, msg.twist.angular

@@ -24,7 +24,7 @@ from imgen_core import frames
 from imgen_core import keys as K
 from imgen_core.errors import ConfigError
 from imgen_ros import schemas as S
-from imgen_ros.convert import gripper_width_of, is_trial_start, ns_to_stamp, pose_msg_to_pos_quat, stamp_to_ns
+from imgen_ros.convert import gripper_width_of, ns_to_stamp, pose_msg_to_pos_quat, stamp_to_ns, trial_event_kind
 from imgen_ros.node_base import ERROR, OK, WARN, ImgenNode, run
 
 
@@ -63,6 +63,7 @@ class PolicyServer(ImgenNode):
         self._lock = threading.Lock()
         self._latest: dict[str, Any] = {}
         self._reset_requested = True
+        self._between_trials = False
         self._gripper: float | None = None
         self.steps = 0
         self.holds = 0
@@ -80,9 +81,15 @@ class PolicyServer(ImgenNode):
             self._latest[topic] = msg
 
     def _on_trial(self, msg: String) -> None:
-        if self.p.reset_on_trial_start and is_trial_start(msg.data):
-            with self._lock:
+        if not self.p.reset_on_trial_start:
+            return
+        kind = trial_event_kind(msg.data)
+        with self._lock:
+            if kind == "start":
                 self._reset_requested = True
+                self._between_trials = False
+            elif kind == "end":  # until the next start: no actions, no gripper command (the cell is being reset)
+                self._between_trials = True
 
     def observation(self, latest: dict[str, Any], now_ns: int) -> tuple[dict[str, np.ndarray] | None, str, int]:
         """Observation dict from the newest messages, or ``None`` and why; also the newest stamp used [ns]."""
@@ -110,9 +117,15 @@ class PolicyServer(ImgenNode):
         with self._lock:
             latest = dict(self._latest)
             reset, self._reset_requested = self._reset_requested, False
+            between = self._between_trials
         if reset:
             self.policy.reset()
-        obs, why, stamp_ns = self.observation(latest, now_ns)
+        if reset or between:
+            self._gripper = None  # the last trial's gripper command must not carry over into the next one
+        if between:
+            obs, why, stamp_ns = None, "trial ended: waiting for the next trial start", 0
+        else:
+            obs, why, stamp_ns = self.observation(latest, now_ns)
         action = None
         t0 = time.perf_counter()
         if obs is not None:
@@ -141,7 +154,7 @@ class PolicyServer(ImgenNode):
         if action is not None:
             self.set_health(OK, "acting", steps=self.steps, holds=self.holds, act_ms=f"{act_ms:.1f}")
         else:
-            level = ERROR if why.startswith(("policy", "non-finite")) else WARN
+            level = ERROR if why.startswith(("policy", "non-finite")) else OK if between else WARN
             self.set_health(level, f"holding still: {why}", steps=self.steps, holds=self.holds)
 
 

@@ -91,6 +91,29 @@ def test_workspace_violation_is_clamped_and_reported(ctl):
     assert abs(zs[-1] - z_min) < 0.005  # it stopped at the floor, not before
 
 
+def test_pressed_on_the_workspace_floor_the_arm_still_moves_sideways(ctl):
+    """A grasp at the floor: the policy pushes down a little while it drags the cube sideways. The clamp must stop
+    only the downward part, not the motion along the free axes (the sim arm slides along its table)."""
+
+    def slide() -> float:
+        stream(ctl, lambda k, o: [0, 0, -0.02, 0, 0, 0, -1], 10)
+        x0 = ctl.refresh().tcp_pos[0]
+        stream(ctl, lambda k, o: [-0.1, 0, -0.02, 0, 0, 0, -1], 30)
+        time.sleep(0.2)
+        return x0 - ctl.refresh().tcp_pos[0]
+
+    free = slide()  # the reference: the same actions in free space
+    z_min = ctl.refresh().tcp_pos[2] - 0.03
+    ctl.set_workspace(WorkspaceLimits(pos_min=(0.25, -0.4, z_min), pos_max=(0.85, 0.4, 0.45)))
+    stream_until(ctl, lambda k, o: [0, 0, -0.5, 0, 0, 0, -1], lambda o: o.tcp_pos[2] < z_min + 0.003, 3.0)
+    n_before = len(_events(ctl, "workspace_clamp"))
+    at_floor = slide()
+    assert len(_events(ctl, "workspace_clamp")) > n_before  # it was pressed on the floor all along
+    assert ctl.refresh().tcp_pos[2] > z_min - 0.003
+    assert free > 0.01, f"free motion only {free * 1e3:.1f} mm"
+    assert at_floor > 0.7 * free, f"at the floor the arm slid {at_floor * 1e3:.1f} mm, in free space {free * 1e3:.1f} mm"
+
+
 def test_injected_reflex_is_recovered_and_motion_resumes(ctl, twin):
     n_err, n_rec = len(_events(ctl, "robot_error")), len(_events(ctl, "recovered"))
     stream(ctl, lambda k, o: [0.0, 0.5, 0, 0, 0, 0, -1], 6)

@@ -10,7 +10,7 @@ import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Float64
+from std_msgs.msg import Float64, String
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -123,6 +123,20 @@ def test_policy_server_acts_and_holds_still(probe, start_node, tiny_checkpoint):
         feeder.cube = "fresh"  # recovers
         acts, _ = settle_then_collect(probe, 0.5)
         assert acts and not any(is_zero(a) for a in acts)
+
+        # between a trial's end and the next start the cell is reset: hold still, and no gripper command (the
+        # ended trial's last "close" must not reach the reset cell)
+        trial = probe.publisher("/imgen/trial", String)
+        probe.wait_subscribers("/imgen/trial", timeout=10.0)
+        trial.publish(String(data='{"event": "end", "outcome": "success"}'))
+        acts, t0 = settle_then_collect(probe, 2.0)
+        assert len(acts) >= 3 and all(is_zero(a) for a in acts)
+        assert not probe.messages("/imgen/gripper_command", t0)
+        assert any("waiting for the next trial start" in m for m in diag_messages(probe, t0))
+        trial.publish(String(data='{"event": "start", "trial": 1}'))
+        probe.wait_for("/imgen/action", lambda m: not is_zero(m), timeout=10.0, since=time.monotonic())
+        acts, t0 = settle_then_collect(probe, 1.0)
+        assert acts and not any(is_zero(a) for a in acts) and probe.messages("/imgen/gripper_command", t0)
     finally:
         feeder.stop()
     assert node.stop() == 0, node.output
