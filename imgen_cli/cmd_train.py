@@ -23,7 +23,7 @@ def _train(args: argparse.Namespace) -> int:
                           observability=args.observability, trials=preset.eval_trials, workers=args.workers)
             return evaluate(job, out=f"{args.out}/eval_epoch_{epoch}.json").success_rate
     res = train(args.dataset, preset, args.out, weights=args.weight, seed=args.seed, resume=args.resume,
-                evaluate=evaluator)
+                evaluate=evaluator, object_pos_noise_m=args.object_pos_noise_m)
     print(json.dumps({"out": res.out_dir, "best_epoch": res.best_epoch, "best_success": res.best_success,
                       "evals": res.evals, "samples_per_second": round(res.samples_per_second, 1)}, indent=2))
     return 0
@@ -48,4 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--observability", default="none")
     p.add_argument("--workers", type=int, default=1, help="parallel evaluation workers")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from resume.pt")
+    p.add_argument("--object-pos-noise-m", type=float, default=0.0,
+                   help="std [m] of Gaussian noise added to observed object positions in training batches "
+                        "(augmentation against sub-millimetre cues a camera does not deliver; 0: off)")
     p.set_defaults(func=_train)

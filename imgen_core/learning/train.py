@@ -17,10 +17,10 @@ import numpy as np
 
 from imgen_core import keys as K
 from imgen_core.dataset import assert_valid, merge, sorted_demos
-from imgen_core.errors import ConfigError, DatasetError
+from imgen_core.errors import ConfigError, DatasetError, check_range
 from imgen_core.learning.checkpoint import save_checkpoint
 from imgen_core.learning.presets import TrainPreset
-from imgen_core.obs import add_derived_to_file, standardize_file
+from imgen_core.obs import add_derived_to_file, object_position_keys, relative_key, standardize_file
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +126,52 @@ def prepare_data(datasets: list[str], weights: list[float] | None, out_dir: Path
     return str(merged), stats
 
 
+class ObjectPositionNoise:
+    """Batches of ``loader`` with Gaussian noise on every observed object position (training-time augmentation).
+
+    One draw ``e ~ N(0, sigma_m^2)`` per object, step and axis [m] is added to ``<obj>_pos`` and to its derived
+    ``eef_to_<obj>_pos`` (the same error, as a pose estimate's error enters both); on standardised files it is
+    divided by each key's std. A policy trained so cannot key its decisions on sub-millimetre motion of the
+    estimate, which the simulator's contact physics shows and a camera pipeline does not.
+    """
+
+    def __init__(self, loader: Any, keys: list[str], sigma_m: float,
+                 stats: dict[str, dict[str, list[float]]] | None) -> None:
+        import torch
+
+        check_range("object_pos_noise_m", sigma_m, 0.0, 0.05)
+        self.loader = loader
+        self.groups: list[list[tuple[str, Any]]] = []
+        for src in object_position_keys(keys):
+            group = [k for k in (src, relative_key(src.removesuffix("_pos"))) if k in keys]
+            scale = [torch.tensor(sigma_m / np.asarray(stats[k]["std"], dtype=np.float32) if stats and k in stats
+                                  else np.full(3, sigma_m, dtype=np.float32)) for k in group]
+            self.groups.append(list(zip(group, scale, strict=True)))
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Any:
+        import torch
+
+        for batch in self.loader:
+            for group in self.groups:
+                e = torch.randn_like(batch["obs"][group[0][0]])
+                for k, scale in group:
+                    batch["obs"][k] = batch["obs"][k] + e * scale
+            yield batch
+
+
 def train(datasets: list[str], preset: TrainPreset, out_dir: str | os.PathLike[str],
           weights: list[float] | None = None, seed: int = 0, resume: bool = False,
           evaluate: Callable[[str, int], float] | None = None, show_progress: bool = True,
-          extra_meta: dict[str, Any] | None = None) -> TrainResult:
+          extra_meta: dict[str, Any] | None = None, object_pos_noise_m: float = 0.0) -> TrainResult:
     """Train one policy; ``evaluate(ckpt_path, epoch) -> success`` is called every ``eval_every`` epochs.
 
-    Files in ``out_dir``: ``epoch_<N>.pt`` checkpoints, ``best.pt`` (highest evaluated success; the last
-    checkpoint when no evaluator is given), ``last.pt``, ``resume.pt``, ``log.jsonl``, ``summary.json``.
+    ``object_pos_noise_m`` > 0 adds :class:`ObjectPositionNoise` to the training batches (recorded in the
+    checkpoint's metadata). Files in ``out_dir``: ``epoch_<N>.pt`` checkpoints, ``best.pt`` (highest evaluated
+    success; the last checkpoint when no evaluator is given), ``last.pt``, ``resume.pt``, ``log.jsonl``,
+    ``summary.json``.
     """
     import robomimic.utils.log_utils as LogUtils
     import robomimic.utils.train_utils as TrainUtils
@@ -159,9 +197,13 @@ def train(datasets: list[str], preset: TrainPreset, out_dir: str | os.PathLike[s
         loader = DataLoader(trainset, sampler=sampler, batch_size=preset.batch_size, num_workers=0, drop_last=True)
     else:
         loader = DataLoader(trainset, shuffle=True, batch_size=preset.batch_size, num_workers=0, drop_last=True)
+    batches: Any = loader
+    if object_pos_noise_m > 0.0:
+        batches = ObjectPositionNoise(loader, obs_keys, object_pos_noise_m, obs_stats)
     meta = {"robomimic_config": json.loads(config.dump()), "obs_key_shapes": {k: [d] for k, d in obs_dims.items()},
             "ac_dim": K.ACTION_DIM, "preset": preset.to_dict(), "datasets": [os.path.abspath(d) for d in datasets],
             "weights": weights, "seed": seed, "obs_normalization_stats": obs_stats,
+            "object_pos_noise_m": object_pos_noise_m,
             "env_args": json.loads(h5py.File(data_path, "r")[K.DATA].attrs[
                 K.ATTR_ENV_ARGS]), **(extra_meta or {})}
     result = TrainResult(str(out))
@@ -183,7 +225,7 @@ def train(datasets: list[str], preset: TrainPreset, out_dir: str | os.PathLike[s
                initial=start_epoch - 1, total=preset.epochs)
     with (out / "log.jsonl").open("a") as logf:
         for epoch in bar:
-            step_log = TrainUtils.run_epoch(model=model, data_loader=loader, epoch=epoch,
+            step_log = TrainUtils.run_epoch(model=model, data_loader=batches, epoch=epoch,
                                             num_steps=preset.steps_per_epoch)
             model.on_epoch_end(epoch)
             samples += preset.steps_per_epoch * preset.batch_size
@@ -216,7 +258,8 @@ def train(datasets: list[str], preset: TrainPreset, out_dir: str | os.PathLike[s
         "best_epoch": best_epoch, "best_success": result.best_success, "evals": result.evals,
         "selection": "highest success over evaluated checkpoints (ties: latest)" if result.evals else "last",
         "samples_per_second": result.samples_per_second, "wall_seconds": result.wall_seconds,
-        "preset": preset.to_dict(), "datasets": datasets, "weights": weights}, indent=2))
+        "preset": preset.to_dict(), "datasets": datasets, "weights": weights,
+        "object_pos_noise_m": object_pos_noise_m}, indent=2))
     return result
 
 

@@ -143,3 +143,24 @@ def test_runtime_derives_relative_position_and_standardises_like_the_training_fi
     missing = {k: v for k, v in obs.items() if k != "robot0_eef_pos"}
     with pytest.raises(ConfigError, match=r"lacks \['robot0_eef_pos'\]"):
         pol.act(missing)
+
+
+def test_object_position_noise_moves_the_estimate_and_its_relative_key_together():
+    from imgen_core.learning.train import ObjectPositionNoise
+
+    keys = ["cube_pos", "eef_to_cube_pos", "robot0_eef_pos", "robot0_gripper_width"]
+    stats = {"cube_pos": {"mean": [0, 0, 0], "std": [0.05, 0.1, 0.01]},
+             "eef_to_cube_pos": {"mean": [0, 0, 0], "std": [0.04, 0.03, 0.06]},
+             "robot0_eef_pos": {"mean": [0, 0, 0], "std": [0.1, 0.1, 0.1]}}
+    batch = {"obs": {"cube_pos": torch.zeros(4000, 10, 3), "eef_to_cube_pos": torch.zeros(4000, 10, 3),
+                     "robot0_eef_pos": torch.zeros(4000, 10, 3), "robot0_gripper_width": torch.zeros(4000, 10, 1)}}
+    noisy = ObjectPositionNoise([batch], keys, 0.002, stats)
+    assert len(noisy) == 1
+    out = next(iter(noisy))["obs"]
+    e_cube = out["cube_pos"].numpy() * np.array(stats["cube_pos"]["std"])  # back to metres
+    e_rel = out["eef_to_cube_pos"].numpy() * np.array(stats["eef_to_cube_pos"]["std"])
+    np.testing.assert_allclose(e_cube, e_rel, atol=1e-7)  # one estimate error, seen in both keys
+    np.testing.assert_allclose(e_cube.reshape(-1, 3).std(axis=0), 0.002, rtol=0.05)
+    assert not out["robot0_eef_pos"].any() and not out["robot0_gripper_width"].any()
+    with pytest.raises(ConfigError, match="object_pos_noise_m"):
+        ObjectPositionNoise([batch], keys, 0.5, stats)
