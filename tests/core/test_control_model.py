@@ -245,3 +245,10 @@ def test_speed_toward_a_wall_lets_a_held_command_stop_inside():
     assert not limited and v.tolist() == [0.3, 0.1, 0.5]  # away from the walls: untouched
     v, _ = brake_to_workspace([0.5, 0.0, -0.01], [0.0, 0.0, -0.2], box, decel_mps2=2.0, horizon_s=0.15)
     assert v[2] == 0.0  # outside (below the floor): no further motion outward
+
+
+def test_outside_workspace_by_is_the_largest_excess_over_the_box():
+    lim = cm.WorkspaceLimits(pos_min=(0.25, -0.4, -0.1), pos_max=(0.85, 0.4, 0.45))
+    assert cm.outside_workspace_by(se3.make_pose([0.5, 0.0, 0.0], np.eye(3)), lim) == 0.0
+    assert cm.outside_workspace_by(se3.make_pose([0.5, 0.0, -0.103], np.eye(3)), lim) == pytest.approx(0.003)
+    assert cm.outside_workspace_by(se3.make_pose([0.9, 0.41, -0.101], np.eye(3)), lim) == pytest.approx(0.05)
