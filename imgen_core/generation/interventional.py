@@ -3,7 +3,8 @@
 One attempt: sample a scene *and a new corruption* (``adapter.reset(seed)``), run the base policy closed
 loop on the corrupted observation until the mistake detector fires (or the task succeeds, or the step
 budget ends), then replay a source human recovery segment transformed with the **true** object pose
-(interpolating from the current EE pose), and hand control back to the policy; repeat up to
+(interpolating from the current EE pose; a recovery that went on into later subtasks is replayed piece by piece,
+each piece relative to its own subtask's object), and hand control back to the policy; repeat up to
 ``max_recoveries`` times. Keep the episode only if the task succeeds, and store only ``ξ[t:]`` — the rows
 from the first recovery on — with the ``intervention`` mask marking generated recovery rows.
 """
@@ -33,6 +34,25 @@ def _run_policy(adapter: Any, policy: Any, rec: EpisodeRecorder, steps: int, tim
         if reason:
             return f"mistake:{reason}"
     return "budget"
+
+
+def _replay_recovery(adapter: Any, rec: EpisodeRecorder, seg: Segment, cfg: GenerationConfig,
+                     rng: np.random.Generator, timer: StepTimer) -> bool:
+    """Replay a recovery and then the rest of the human run it came from, each piece in its own object's frame.
+
+    The later pieces (e.g. placing the nut once the human had re-grasped it) are transformed with their own
+    subtask's object pose at the moment they start, as MimicGen does subtask by subtask; the interpolation into
+    each piece keeps the gripper command the previous piece ended with. Returns True once the task succeeds.
+    """
+    if replay_segment(adapter, rec, seg, cfg, rng, timer, intervention=True, stop_on_success=True):
+        return True
+    prev = seg
+    for piece in seg.continuation:
+        if replay_segment(adapter, rec, piece, cfg, rng, timer, intervention=True,
+                          interp_gripper=float(prev.gripper[-1]), stop_on_success=True):
+            return True
+        prev = piece
+    return False
 
 
 def _recoveries_for(sources: list[InterventionSource], subtask: int) -> list[Segment]:
@@ -87,10 +107,11 @@ def generate_interventional(adapter: Any, policy: Any, sources: list[Interventio
         recoveries = _recoveries_for(sources, _current_subtask(adapter))
         seg = select_segment(recoveries, adapter.object_poses()[recoveries[0].object_ref], cfg, rng, adapter.eef_pose())
         used.append([seg.source, seg.span.start, seg.span.stop])
-        if replay_segment(adapter, rec, seg, cfg, rng, timer, intervention=True, stop_on_success=True):
+        if _replay_recovery(adapter, rec, seg, cfg, rng, timer):
             outcome = "success"
             break
-        if settle(adapter, rec, rec.last_target, float(seg.gripper[-1]), cfg.settle_steps, timer, intervention=True):
+        last = seg.continuation[-1] if seg.continuation else seg
+        if settle(adapter, rec, rec.last_target, float(last.gripper[-1]), cfg.settle_steps, timer, intervention=True):
             outcome = "success"
             break
         if not use_policy:

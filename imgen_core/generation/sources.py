@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,6 +20,8 @@ class Segment:
     ``targets (L,4,4)`` base-frame target poses, ``gripper (L,)`` gripper commands, ``world_T_obj (4,4)``
     the reference object's **true** pose at the segment start, ``subtask`` its subtask index, ``eef_start
     (4,4)`` the EE pose at the segment start (what nearest-neighbour selection compares, in the object frame).
+    ``continuation``: for a human recovery that went on into later subtasks, the pieces of that same recovery
+    after this one, in order, each attached to its own subtask's object (replayed after this one).
     """
 
     targets: np.ndarray
@@ -30,6 +32,7 @@ class Segment:
     source: int  # index of the source episode
     span: Span
     eef_start: np.ndarray | None = None
+    continuation: tuple[Segment, ...] = ()
 
     @property
     def obj_T_eef(self) -> np.ndarray:
@@ -67,9 +70,31 @@ class InterventionSource:
     mistakes: list[Segment]
 
 
+def _recovery_pieces(ep: Episode, span: Span, spans: list[Span], subtasks: tuple[SubtaskSpec, ...],
+                     source: int) -> Segment:
+    """A human run cut at the subtask boundaries it crosses, as its first piece with the rest as continuation.
+
+    A recovery that goes on from grasping a nut to placing it on a peg must be replayed relative to the nut
+    and then relative to the peg (MimicGen's object-centric subtasks); replaying all of it in the nut's
+    frame would put the placing part wherever the nut happened to start.
+    """
+    cuts = [span.start, *[s.stop for s in spans if span.start < s.stop < span.stop], span.stop]
+    pieces: list[Segment] = []
+    for a, b in reversed(list(zip(cuts[:-1], cuts[1:], strict=True))):
+        k = subtask_of_row(spans, a)
+        seg = _segment(ep, Span(a, b), subtasks[k].object_ref, k, source)
+        pieces.insert(0, replace(seg, continuation=tuple(pieces)))
+    return pieces[0]
+
+
 def intervention_sources(episodes: list[Episode], subtasks: tuple[SubtaskSpec, ...],
                          min_len: int = 2) -> list[InterventionSource]:
-    """Cut every intervention into robot (mistake) and human (recovery) segments, each tied to its subtask."""
+    """Cut every intervention into robot (mistake) and human (recovery) segments, each tied to its subtask.
+
+    A human run that crosses subtask boundaries becomes pieces, one per subtask (see ``_recovery_pieces``);
+    every piece that is at least ``min_len`` rows long is a candidate recovery for its subtask, with the
+    later pieces of its run as its continuation.
+    """
     out = []
     for i, ep in enumerate(episodes):
         if ep.intervention is None:
@@ -83,7 +108,8 @@ def intervention_sources(episodes: list[Episode], subtasks: tuple[SubtaskSpec, .
         for j, (span, human) in enumerate(runs):
             k = subtask_of_row(spans, span.start)
             if human and len(span) >= min_len:
-                recs.append(_segment(ep, span, subtasks[k].object_ref, k, i))
+                first = _recovery_pieces(ep, span, spans, subtasks, i)
+                recs.extend(p for p in (first, *first.continuation) if len(p.span) >= min_len)
                 if j > 0 and not runs[j - 1][1]:
                     prev = runs[j - 1][0]
                     mistakes.append(_segment(ep, prev, subtasks[k].object_ref, k, i))

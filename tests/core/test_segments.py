@@ -51,3 +51,28 @@ def test_intervention_sources_carry_true_object_pose_at_recovery_start():
 def test_demos_without_mask_are_rejected_for_imgen():
     with pytest.raises(DatasetError, match="no intervention mask"):
         intervention_sources([make_episode(intervention=False)], (SubtaskSpec("cube", None),))
+
+
+def test_a_recovery_that_crosses_subtasks_is_replayed_piece_by_piece_in_each_objects_frame():
+    """A human run from re-grasping the nut to placing it on the peg: the placing part follows the peg."""
+    from dataclasses import replace
+
+    ep = make_episode(T=12, seed=4, intervention=True)  # human from row 6 on; "grasp" rises at row 7
+    peg = make_episode(T=12, seed=5).object_poses["cube"]
+    ep = replace(ep, object_poses={"nut": ep.object_poses["cube"], "peg": peg})
+    subtasks = (SubtaskSpec("nut", "grasp"), SubtaskSpec("peg", None))
+    (src,) = intervention_sources([ep], subtasks)
+    first, second = src.recoveries
+    assert (first.span, first.object_ref, first.subtask) == (Span(6, 8), "nut", 0)
+    assert (second.span, second.object_ref, second.subtask) == (Span(8, 12), "peg", 1)
+    assert first.continuation == (second,) and second.continuation == ()
+    np.testing.assert_array_equal(second.world_T_obj, peg[8])
+    # moving the nut moves only the grasping piece; the placing piece moves with the peg alone
+    shift = se3.make_pose([0.1, 0.0, 0.0], np.eye(3))
+    np.testing.assert_allclose(second.transformed(second.world_T_obj), ep.target_pose[8:], atol=1e-12)
+    np.testing.assert_allclose(second.transformed(shift @ peg[8])[:, :3, 3] - ep.target_pose[8:, :3, 3],
+                               np.tile([0.1, 0.0, 0.0], (4, 1)), atol=1e-12)
+    # a piece shorter than min_len is not offered as a recovery of its own subtask
+    (src,) = intervention_sources([ep], subtasks, min_len=3)
+    (only,) = src.recoveries
+    assert only.span == Span(8, 12)
