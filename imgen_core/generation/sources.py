@@ -103,7 +103,8 @@ def intervention_sources(episodes: list[Episode], subtasks: tuple[SubtaskSpec, .
             spans = subtask_spans(ep.subtask_term_signals, subtasks, len(ep))
         except DatasetError:
             spans = [Span(0, len(ep))] * 1
-        recs, mistakes = [], []
+        recs: list[Segment] = []
+        mistakes: list[Segment] = []
         runs = intervention_spans(ep.intervention)
         for j, (span, human) in enumerate(runs):
             k = subtask_of_row(spans, span.start)
