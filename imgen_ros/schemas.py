@@ -168,6 +168,10 @@ D415_CAMERA = NodeInfo("d415_camera", "RealSense D415 (live, recording or the si
     ParamSpec("serial", str, "", "camera serial number (live; empty = first found)"),
     ParamSpec("recording", str, "", "recording file (source recording)"),
     ParamSpec("fps", int, 30, "frame rate [Hz] (sim: render rate)", (1, 90)),
+    ParamSpec("width", int, 0, "image width [px] of depth and colour (a D415 profile, e.g. 1280, 848, 640, 424; "
+              "0 = the source's default: 1280 live, 640 sim)", (0, 1920)),
+    ParamSpec("height", int, 0, "image height [px] (e.g. 720, 480, 240; 0 = the source's default: 720 live, "
+              "480 sim)", (0, 1080)),
     ParamSpec("extrinsics", str, "", "base_T_camera_color_optical_frame: a calibration JSON "
               "(perception.extrinsics) or 'x y z qx qy qz qw'; published latched on /camera/camera/extrinsics "
               "(sim: exact, from the scene)"),

@@ -24,6 +24,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import CameraInfo, Image, JointState
 
 from imgen_core import se3
+from imgen_core.errors import ConfigError
 from imgen_ros import messages as M
 from imgen_ros import schemas as S
 from imgen_ros.convert import gripper_width_of, parse_extrinsics, pose_msg_to_mat, stamp_to_ns
@@ -61,12 +62,20 @@ class D415Camera(ImgenNode):
             self._publish_extrinsics(parse_extrinsics(p.extrinsics))
 
     # --- sources ---------------------------------------------------------------------------------------------
+    def _size(self, default_w: int, default_h: int) -> tuple[int, int]:
+        """``(width, height)`` from the parameters: both set, or both 0 for the source's default."""
+        w, h = int(self.p.width), int(self.p.height)
+        if (w == 0) != (h == 0):
+            raise ConfigError(f"camera size: set both width and height (got width={w}, height={h}), or neither "
+                              f"for the default {default_w}x{default_h}")
+        return (w, h) if w else (default_w, default_h)
+
     def _init_device(self) -> None:
         from perception.capture import CaptureConfig, D415Capture, StreamProfile
 
         p = self.p
         src = "live" if p.source == "realsense" else p.recording
-        prof = StreamProfile(1280, 720, p.fps)
+        prof = StreamProfile(*self._size(1280, 720), p.fps)
         self.capture = D415Capture(CaptureConfig(source=src, depth=prof, color=prof, serial=p.serial or None)).start()
         self._thread = threading.Thread(target=self._read_device, name="d415-reader", daemon=True)
         self._thread.start()
@@ -93,7 +102,9 @@ class D415Camera(ImgenNode):
         p = self.p
         self.scene = CubeScene(CubeSceneConfig(distractor=None, fingers=True))
         # reused noise fields: a fresh 640x480 draw per frame cost more than the render and starved the graph
-        self.sim_cam = SimD415(self.scene.model, self.scene.CAMERA, spec=D415Spec(noise_bank=8), seed=p.seed)
+        w, h = self._size(640, 480)
+        self.sim_cam = SimD415(self.scene.model, self.scene.CAMERA, spec=D415Spec(width=w, height=h, noise_bank=8),
+                               seed=p.seed)
         self.scene_T_base = shift_z(-p.table_z)  # the scene's table top is at z = 0
         if p.via_librealsense:
             self.capture = D415Capture(CaptureConfig(timeout_ms=2000), software=self.sim_cam.software_device())

@@ -12,7 +12,7 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 
 from imgen_core import se3
 from imgen_ros.convert import pose_msg_to_mat, stamp_to_ns
-from imgen_ros.graph import TWIN_TABLE_Z
+from imgen_ros.graph import TWIN_CAMERA_SIZE, TWIN_TABLE_Z
 from imgen_ros.messages import gripper_width_msg, pose_stamped
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.sim]
@@ -34,7 +34,8 @@ def test_sim_camera_and_estimator_track_the_cube(probe, start_node):
     probe.subscribe("/camera/camera/color/image_raw", Image)
     probe.subscribe("/camera/camera/aligned_depth_to_color/camera_info", CameraInfo)
     start_node("d415_camera", name="camera", namespace="camera",
-               params={"source": "sim", "table_z": TWIN_TABLE_Z, "fps": 10})
+               params={"source": "sim", "table_z": TWIN_TABLE_Z, "fps": 10, "width": TWIN_CAMERA_SIZE[0],
+                       "height": TWIN_CAMERA_SIZE[1]})
     start_node("cube_pose_estimator", params={"table_z": TWIN_TABLE_Z, "hold_max_s": 1.0})
     true_pub = probe.publisher("/sim/cube_pose_true", PoseStamped)
     ee_pub = probe.publisher("/franka/ee_pose", PoseStamped)
@@ -72,6 +73,7 @@ def test_sim_camera_and_estimator_track_the_cube(probe, start_node):
     img = probe.messages("/camera/camera/color/image_raw", t1)[-1]
     assert img.encoding == "rgb8" and img.header.frame_id == "camera_color_optical_frame"
     info = probe.messages("/camera/camera/aligned_depth_to_color/camera_info", t1)[-1]
+    assert (img.width, img.height) == TWIN_CAMERA_SIZE  # the rehearsal's render size
     assert info.width == img.width and info.k[0] > 0
     assert probe.messages("/cube_pose/status", t1)[-1].message.startswith("tracking")
 
