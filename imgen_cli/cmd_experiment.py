@@ -1,4 +1,4 @@
-"""``imgen experiment table1|table2|table3|table4 --preset cpu|paper``: reproduce a paper table end to end (cached)."""
+"""``imgen experiment table1|table2|table3|table4|scaling --preset cpu|paper``: one paper table, end to end."""
 
 from __future__ import annotations
 

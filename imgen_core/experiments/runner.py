@@ -20,7 +20,7 @@ from imgen_core.generation.config import GenerationConfig
 from imgen_core.stages import StageCache, file_digest
 
 log = logging.getLogger(__name__)
-SEED_OFFSETS = {"src_demos": 101, "src_int": 202, "test_demos": 303}  # distinct, stable scene seeds
+SEED_OFFSETS = {"src_demos": 101, "src_int": 202, "test_demos": 303, "src_int_x10": 404}  # distinct, stable seeds
 
 
 def _cli(argv: list[str]) -> None:
@@ -46,28 +46,32 @@ class TaskPipeline:
     def _params(self, **kw: Any) -> dict[str, Any]:
         return {"task": self.task, "corruption": self.corruption, "observability": self.obs, "seed": self.seed, **kw}
 
-    def collect(self, name: str, kind: str, corruption: str, policy: str | None = None) -> str:
+    def collect(self, name: str, kind: str, corruption: str, policy: str | None = None, n: int | None = None) -> str:
         if name in self.sources:
             return self.sources[name]
         inputs = [policy] if policy else []
+        n = n or self.scale.n_source
 
         def fn(d: Path) -> dict[str, Any]:
             out = str(d / "data.hdf5")
             argv = ["collect", kind, "--task", self.task, "--operator", "scripted_oracle", "--n",
-                    str(self.scale.n_source), "--corruption", corruption, "--observability", self.obs,
+                    str(n), "--corruption", corruption, "--observability", self.obs,
                     "--seed", str(self.seed + SEED_OFFSETS[name]), "--out", out, "--resume"]
             if policy:
                 argv += ["--policy", policy]
             _cli(argv)
             return {"path": out}
 
-        return str(self.cache.run(f"{self.task}-{name}", self._params(kind=kind, n=self.scale.n_source,
-                                                                      corruption_used=corruption), inputs, fn)["path"])
+        return str(self.cache.run(f"{self.task}-{name}", self._params(kind=kind, n=n, corruption_used=corruption),
+                                  inputs, fn)["path"])
 
-    def generate(self, name: str, method: str, source: str, corruption: str, policy: str | None = None) -> str:
+    def generate(self, name: str, method: str, source: str, corruption: str, policy: str | None = None,
+                 n: int | None = None) -> str:
+        n = n or self.scale.n_generated
+
         def fn(d: Path) -> dict[str, Any]:
             out = str(d / "data.hdf5")
-            argv = ["generate", method, "--task", self.task, "--source", source, "--n", str(self.scale.n_generated),
+            argv = ["generate", method, "--task", self.task, "--source", source, "--n", str(n),
                     "--corruption", corruption, "--observability", self.obs, "--seed", str(self.seed),
                     "--workers", str(self.scale.workers), "--out", out, "--resume"]
             if policy:
@@ -78,7 +82,7 @@ class TaskPipeline:
 
         inputs = [source] + ([policy] if policy else [])
         # the generation settings are part of the key: a changed default regenerates instead of reusing old data
-        res = self.cache.run(f"{self.task}-{name}", self._params(method=method, n=self.scale.n_generated,
+        res = self.cache.run(f"{self.task}-{name}", self._params(method=method, n=n,
                                                                  corruption_used=corruption,
                                                                  generation=GenerationConfig().to_dict()), inputs, fn)
         return str(res["path"])
@@ -98,6 +102,12 @@ class TaskPipeline:
             p = self.generate("mg_test_demos", "mimicgen", self.dataset("test_demos"), self.corruption)
         elif name == "imgen":
             p = self.generate("imgen", "imgen", self.dataset("src_int"), self.corruption, policy=self.base_policy())
+        elif name == "imgen_small":  # the scaling comparison: a tenth of the I-MG interventions
+            p = self.generate("imgen_small", "imgen", self.dataset("src_int"), self.corruption,
+                              policy=self.base_policy(), n=max(1, self.scale.n_generated // 10))
+        elif name == "src_int_x10":  # ... and ten times the operator's interventions
+            p = self.collect("src_int_x10", "interventions", self.corruption, policy=self.base_policy(),
+                             n=10 * self.scale.n_source)
         elif name == "imgen_no_policy":
             p = self.generate("imgen_no_policy", "imgen-no-policy", self.dataset("src_int"), self.corruption)
         else:
@@ -252,7 +262,7 @@ def run_table(table: str, preset: str, root: str = "runs/experiments", results: 
                 out["rows"].setdefault(row, {}).update(res["columns"])
             else:
                 out["rows"].setdefault(row, {})[task] = res
-        for name in ("mg_demos", "imgen", "imgen_no_policy", "mg_test_demos"):
+        for name in ("mg_demos", "imgen", "imgen_small", "imgen_no_policy", "mg_test_demos"):
             if name in pipe._paths:
                 stats = Path(pipe._paths[name].removesuffix(".hdf5") + ".stats.json")
                 if stats.exists():

@@ -78,3 +78,34 @@ def test_tiny_table4_end_to_end_trains_rows_side_by_side(tmp_path):
     again = run_table("table4", "tiny", root=str(tmp_path / "runs"), results=str(results), jobs=2)
     assert again["stages_ran"] == []
     assert json.dumps(again["rows"], sort_keys=True) == json.dumps(out["rows"], sort_keys=True)
+
+
+def test_scaling_compares_a_tenth_of_the_imgen_data_with_ten_times_the_operator_interventions(tmp_path):
+    """The scaling rows' datasets: n_generated / 10 I-MG episodes and 10 x n_source operator interventions."""
+    from imgen_core.experiments.runner import TaskPipeline
+    from imgen_core.experiments.spec import get_scale
+    from imgen_core.stages import StageCache
+
+    spec = get_table("scaling")
+    assert spec.rows == ("source_int", "imgen_small", "src_int_x10", "imgen")
+    requested: list[tuple[str, str, int | None]] = []
+
+    class Recording(TaskPipeline):
+        def collect(self, name, kind, corruption, policy=None, n=None):  # type: ignore[override]
+            requested.append((name, kind, n or self.scale.n_source))
+            return f"{name}.hdf5"
+
+        def generate(self, name, method, source, corruption, policy=None, n=None):  # type: ignore[override]
+            assert source == "src_int.hdf5" and policy == "base.pt"
+            requested.append((name, method, n or self.scale.n_generated))
+            return f"{name}.hdf5"
+
+        def base_policy(self) -> str:
+            return "base.pt"
+
+    scale = get_scale("cpu")
+    pipe = Recording(spec, "two_piece_assembly", scale, StageCache(tmp_path), 0, {})
+    for name in ("imgen_small", "src_int_x10", "imgen"):
+        pipe.dataset(name)
+    assert requested == [("src_int", "interventions", 10), ("imgen_small", "imgen", 20),
+                         ("src_int_x10", "interventions", 100), ("imgen", "imgen", 200)]
