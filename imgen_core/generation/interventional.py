@@ -44,14 +44,12 @@ def _replay_recovery(adapter: Any, rec: EpisodeRecorder, seg: Segment, cfg: Gene
     subtask's object pose at the moment they start, as MimicGen does subtask by subtask; the interpolation into
     each piece keeps the gripper command the previous piece ended with. Returns True once the task succeeds.
     """
-    if replay_segment(adapter, rec, seg, cfg, rng, timer, intervention=True, stop_on_success=True):
-        return True
-    prev = seg
-    for piece in seg.continuation:
-        if replay_segment(adapter, rec, piece, cfg, rng, timer, intervention=True,
-                          interp_gripper=float(prev.gripper[-1]), stop_on_success=True):
+    gripper: float | None = None  # the first piece interpolates with its own first command
+    for piece in (seg, *seg.continuation):
+        if replay_segment(adapter, rec, piece, cfg, rng, timer, intervention=True, interp_gripper=gripper,
+                          stop_on_success=True):
             return True
-        prev = piece
+        gripper = float(piece.gripper[-1])
     return False
 
 
@@ -110,7 +108,7 @@ def generate_interventional(adapter: Any, policy: Any, sources: list[Interventio
         if _replay_recovery(adapter, rec, seg, cfg, rng, timer):
             outcome = "success"
             break
-        last = seg.continuation[-1] if seg.continuation else seg
+        last = (seg, *seg.continuation)[-1]
         if settle(adapter, rec, rec.last_target, float(last.gripper[-1]), cfg.settle_steps, timer, intervention=True):
             outcome = "success"
             break
