@@ -41,7 +41,7 @@ from perception.baseline import PlainPipeline  # noqa: E402
 from perception.capture import CaptureStatus, D415Capture  # noqa: E402
 from perception.cube_model import symmetric_yaw_error  # noqa: E402
 from perception.cube_pose import CubePoseEstimator  # noqa: E402
-from sim.d415 import CubeScene, SimD415  # noqa: E402
+from sim.d415 import CubeScene, D415Spec, SimD415  # noqa: E402
 
 log = logging.getLogger("bench.perception")
 TARGETS = {"tracking_time_p95_ms": 8.0, "tracking_vs_plain_p95_ratio": 0.5, "position_err_p95_mm": 1.0,
@@ -56,11 +56,12 @@ def _stats(xs: list[float]) -> dict:
     return {"p50": _pct(xs, 50), "p95": _pct(xs, 95), "max": round(float(max(xs)), 3) if xs else None, "n": len(xs)}
 
 
-def capture_frames(n_poses: int, track_frames: int, n_empty: int, seed: int) -> tuple[list, list, np.ndarray]:
+def capture_frames(n_poses: int, track_frames: int, n_empty: int, seed: int,
+                   size: tuple[int, int] = (640, 480)) -> tuple[list, list, np.ndarray]:
     """Render and capture all frames: ``(cube_sequences, no_cube_frames, base_T_camera)``."""
     rng = np.random.default_rng(seed)
     scene = CubeScene()
-    cam = SimD415(scene.model, scene.CAMERA, seed=seed)
+    cam = SimD415(scene.model, scene.CAMERA, spec=D415Spec(width=size[0], height=size[1]), seed=seed)
     base_T_camera = cam.base_T_camera(scene.data)
     sequences, empties = [], []
     with D415Capture(software=cam.software_device()) as cap:
@@ -88,9 +89,9 @@ def capture_frames(n_poses: int, track_frames: int, n_empty: int, seed: int) -> 
     return sequences, empties, base_T_camera
 
 
-def run(n_poses: int, track_frames: int, n_empty: int, seed: int) -> dict:
+def run(n_poses: int, track_frames: int, n_empty: int, seed: int, size: tuple[int, int] = (640, 480)) -> dict:
     t0 = time.time()
-    sequences, empties, base_T_camera = capture_frames(n_poses, track_frames, n_empty, seed)
+    sequences, empties, base_T_camera = capture_frames(n_poses, track_frames, n_empty, seed, size)
     t_capture = time.time() - t0
     ours = CubePoseEstimator(base_T_camera)
     plain = PlainPipeline(base_T_camera)
@@ -207,10 +208,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--track-frames", type=int, default=3, help="tracking frames per pose after the first")
     ap.add_argument("--no-cube-frames", type=int, default=40, help="frames without a cube (default 40)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--size", default="640x480", help="rendered D415 profile WxH (the rehearsal twin uses 424x240)")
     ap.add_argument("--out", default="results/bench/perception.json")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    out = run(args.poses, args.track_frames, args.no_cube_frames, args.seed)
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        ap.error(f"--size {args.size!r}: expected WxH, e.g. 640x480 or 424x240")
+    out = run(args.poses, args.track_frames, args.no_cube_frames, args.seed, (w, h))
     out["command"] = "MUJOCO_GL=osmesa .venv/bin/python bench/perception.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
     text = json.dumps(out, indent=2)
