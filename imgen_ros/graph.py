@@ -110,9 +110,10 @@ GRAPHS = ("sim_generation", "real_deploy")
 # estimator's workspace box is shifted by it.
 TWIN_TABLE_Z = -0.112
 TWIN_CAMERA_FPS = 10
-# The twin renders its D415 on the CPU (osmesa): at 424x240, one of the D415's own profiles, a frame costs ~16 ms
-# against ~40 ms at 640x480, and the estimator still places the cube within 0.2 mm (p50; 0.1 mm at 640x480):
-# `bench/perception.py --size 424x240` -> results/bench/perception_424x240.json.
+# The twin renders its D415 on the CPU (osmesa): at 424x240, one of the D415's own profiles, a frame costs 0.35x the
+# CPU of a 640x480 one (`bench/d415_render.py` -> results/bench/d415_render.json), and the estimator still places the
+# cube within 0.2 mm (p50; 0.1 mm at 640x480): `bench/perception.py --size 424x240`
+# -> results/bench/perception_424x240.json.
 TWIN_CAMERA_SIZE = (424, 240)
 MAIN_JOB_SOURCE = "assets/block_grasp/source_interventions.hdf5"
 MAIN_JOB_POLICY = "assets/block_grasp/base_policy.pt"
