@@ -7,7 +7,12 @@ poorly (centimetres off across a 20×30 cm workspace). robosuite's own low-dim o
 
     ``eef_to_<obj>_pos`` (3,) [m] = ``<obj>_pos − robot0_eef_pos``, robot base frame
 
-It carries no new information (it is a function of the recorded keys), so it is derived where a policy needs it:
+A contact-revealed position (``<obj>_contact_pos``, partial observability, e.g. the mean first nut–peg contact) gets
+the same treatment, gated by its flag, because before the contact it holds zeros and not a position:
+
+    ``eef_to_<obj>_contact_pos`` (3,) [m] = ``<obj>_contact_flag · (<obj>_contact_pos − robot0_eef_pos)``
+
+Each carries no new information (it is a function of the recorded keys), so it is derived where a policy needs it:
 the training file gets it per demo (:func:`add_derived_to_file`), the policy runtime computes it from an observation
 that lacks it (:func:`complete`), so datasets, the sim twin and the ROS graph keep their recorded keys unchanged.
 """
@@ -24,7 +29,7 @@ from imgen_core import keys as K
 from imgen_core.errors import ConfigError
 
 _REL = re.compile(r"^eef_to_(?P<obj>.+)_pos$")
-_CONTACT = re.compile(r"_contact_pos$")
+_CONTACT = re.compile(r"^(?P<obj>.+)_contact_pos$")
 
 
 def relative_key(obj: str) -> str:
@@ -38,29 +43,51 @@ def object_position_keys(keys: Any) -> list[str]:
                   and not _REL.match(k))
 
 
+def contact_position_keys(keys: Any) -> list[str]:
+    """The contact-revealed position keys among ``keys`` that come with their flag (``<obj>_contact_pos``)."""
+    return sorted(k for k in keys if not _REL.match(k) and (m := _CONTACT.match(k))
+                  and _flag_key(m.group("obj")) in keys)
+
+
+def _flag_key(obj: str) -> str:
+    return f"{obj}_contact_flag"
+
+
 def derived_keys(keys: Any) -> list[str]:
-    """The derived keys an observation with ``keys`` supports (one per object position)."""
-    return [relative_key(k.removesuffix("_pos")) for k in object_position_keys(keys)]
+    """The derived keys an observation with ``keys`` supports (one per object and per flagged contact position)."""
+    return [relative_key(k.removesuffix("_pos")) for k in object_position_keys(keys) + contact_position_keys(keys)]
+
+
+def _sources(key: str) -> tuple[str, ...] | None:
+    """The recorded keys a derived ``key`` is computed from, or ``None`` if ``key`` is not a derived key."""
+    m = _REL.match(key)
+    if m is None:
+        return None
+    src = K.obs_object_pos(m.group("obj"))
+    c = _CONTACT.match(src)
+    return (src, K.OBS_EEF_POS, _flag_key(c.group("obj"))) if c else (src, K.OBS_EEF_POS)
 
 
 def derive(key: str, obs: dict[str, Any]) -> np.ndarray:
     """Value of the derived ``key`` from ``obs`` (arrays ``(..., 3)``); :class:`ConfigError` if not derivable."""
-    m = _REL.match(key)
-    if m is None:
-        raise ConfigError(f"{key!r} is not a derived observation key (valid: eef_to_<object>_pos)")
-    src = K.obs_object_pos(m.group("obj"))
-    missing = [k for k in (src, K.OBS_EEF_POS) if k not in obs]
+    sources = _sources(key)
+    if sources is None:
+        raise ConfigError(f"{key!r} is not a derived observation key "
+                          "(valid: eef_to_<object>_pos, eef_to_<object>_contact_pos)")
+    missing = [k for k in sources if k not in obs]
     if missing:
         raise ConfigError(f"observation lacks {missing} needed to derive {key!r}")
-    return np.asarray(obs[src], dtype=np.float64) - np.asarray(obs[K.OBS_EEF_POS], dtype=np.float64)
+    rel = np.asarray(obs[sources[0]], dtype=np.float64) - np.asarray(obs[K.OBS_EEF_POS], dtype=np.float64)
+    if len(sources) == 3:  # contact-revealed: zero until the contact (the flag, (..., 1), is 0 or 1)
+        rel = rel * (np.asarray(obs[sources[2]], dtype=np.float64) > 0.5)
+    return rel
 
 
 def input_keys(needed: list[str]) -> list[str]:
     """The recorded keys an observation must carry for a policy that needs ``needed`` (derived keys → their inputs)."""
     out: set[str] = set()
     for k in needed:
-        m = _REL.match(k)
-        out.update((K.obs_object_pos(m.group("obj")), K.OBS_EEF_POS) if m else (k,))
+        out.update(_sources(k) or (k,))
     return sorted(out)
 
 
@@ -71,8 +98,8 @@ def complete(obs: dict[str, Any], needed: list[str]) -> dict[str, Any]:
     """
     out = dict(obs)
     for k in needed:
-        m = _REL.match(k)
-        if k not in out and m and K.obs_object_pos(m.group("obj")) in out and K.OBS_EEF_POS in out:
+        sources = _sources(k)
+        if k not in out and sources and all(s in out for s in sources):
             out[k] = derive(k, out)
     return out
 
@@ -93,7 +120,7 @@ def add_derived_to_file(path: str | os.PathLike[str]) -> list[str]:
             obs = data[name][K.OBS]
             for key in derived_keys(obs.keys()):
                 if key not in obs:
-                    obs.create_dataset(key, data=derive(key, obs))  # reads only the two input datasets
+                    obs.create_dataset(key, data=derive(key, obs))  # reads only its input datasets
                 added.add(key)
     return sorted(added)
 

@@ -22,6 +22,25 @@ def test_relative_position_is_object_minus_eef_and_only_for_object_positions():
         O.derive("eef_to_peg_pos", obs)
 
 
+def test_contact_position_is_relative_to_the_eef_and_zero_until_the_contact():
+    eef = np.array([[0.5, 0.1, 0.2], [0.52, 0.1, 0.15], [0.53, 0.12, 0.14]])
+    obs = {"robot0_eef_pos": eef, "peg_pos": np.tile([0.6, 0.0, 0.1], (3, 1)),
+           "peg_contact_flag": np.array([[0.0], [1.0], [1.0]]),
+           "peg_contact_pos": np.array([[0.0, 0.0, 0.0], [0.55, 0.08, 0.12], [0.55, 0.08, 0.12]])}
+    assert O.derived_keys(obs) == ["eef_to_peg_pos", "eef_to_peg_contact_pos"]
+    rel = O.derive("eef_to_peg_contact_pos", obs)
+    np.testing.assert_allclose(rel[0], 0.0)  # no contact yet: zeros, not -eef
+    np.testing.assert_allclose(rel[1:], obs["peg_contact_pos"][1:] - eef[1:])
+    assert O.input_keys(["eef_to_peg_contact_pos"]) == ["peg_contact_flag", "peg_contact_pos", "robot0_eef_pos"]
+    # without its flag a contact key is not derivable, and the error names the missing input
+    unflagged = {k: v for k, v in obs.items() if k != "peg_contact_flag"}
+    assert O.derived_keys(unflagged) == ["eef_to_peg_pos"]
+    with pytest.raises(ConfigError, match="peg_contact_flag"):
+        O.derive("eef_to_peg_contact_pos", unflagged)
+    done = O.complete({k: v[2] for k, v in obs.items()}, ["eef_to_peg_contact_pos"])
+    np.testing.assert_allclose(done["eef_to_peg_contact_pos"], [0.02, -0.04, -0.02], atol=1e-12)
+
+
 def test_complete_adds_only_missing_derivable_keys():
     obs = {"robot0_eef_pos": np.zeros(3), "cube_pos": np.ones(3)}
     out = O.complete(obs, ["eef_to_cube_pos", "eef_to_peg_pos", "cube_pos"])
