@@ -7,8 +7,8 @@ poorly (centimetres off across a 20×30 cm workspace). robosuite's own low-dim o
 
     ``eef_to_<obj>_pos`` (3,) [m] = ``<obj>_pos − robot0_eef_pos``, robot base frame
 
-A contact-revealed position (``<obj>_contact_pos``, partial observability, e.g. the mean first nut–peg contact) gets
-the same treatment, gated by its flag, because before the contact it holds zeros and not a position:
+A contact-revealed position (``<obj>_contact_pos``: with ``partial`` observability e.g. the mean first nut–peg contact,
+with ``full`` the true pose) gets the same treatment, gated by its flag, because before the contact it holds zeros:
 
     ``eef_to_<obj>_contact_pos`` (3,) [m] = ``<obj>_contact_flag · (<obj>_contact_pos − robot0_eef_pos)``
 
