@@ -36,7 +36,9 @@ def test_sim_camera_and_estimator_track_the_cube(probe, start_node):
     start_node("d415_camera", name="camera", namespace="camera",
                params={"source": "sim", "table_z": TWIN_TABLE_Z, "fps": 10, "width": TWIN_CAMERA_SIZE[0],
                        "height": TWIN_CAMERA_SIZE[1]})
-    start_node("cube_pose_estimator", params={"table_z": TWIN_TABLE_Z, "hold_max_s": 1.0})
+    hold_s = 2.5  # on a loaded 2-core machine the estimator may process only ~1 frame a second, and the test needs
+    # at least two held poses to see that the held pose repeats unchanged
+    start_node("cube_pose_estimator", params={"table_z": TWIN_TABLE_Z, "hold_max_s": hold_s})
     true_pub = probe.publisher("/sim/cube_pose_true", PoseStamped)
     ee_pub = probe.publisher("/franka/ee_pose", PoseStamped)
     width_pub = probe.publisher("/franka/gripper_width", JointState)
@@ -78,13 +80,14 @@ def test_sim_camera_and_estimator_track_the_cube(probe, start_node):
     assert probe.messages("/cube_pose/status", t1)[-1].message.startswith("tracking")
 
     gone = se3.make_pose(np.array([3.0, 3.0, -2.0]), np.eye(3))
-    t2 = publish_world(gone, 1.5)
+    t2 = publish_world(gone, 3.0)
     t3 = publish_world(gone, 3.0)
-    # the cube vanished: the last confident pose is held (flagged as held) for hold_max_s = 1 s, then nothing
+    # the cube vanished: the last confident pose is held (flagged as held) for hold_s, then nothing
     held = probe.messages("/cube_pose", t2)
     assert held, "the last confident pose must be held while the cube is not seen"
     for m in held:
         assert np.linalg.norm(pose_msg_to_mat(m.pose)[:3, 3] - cube[:3, 3]) < 0.004
+    assert len(held) >= 2, f"{len(held)} held pose(s) in {hold_s} s of hold"
     assert np.allclose(pose_msg_to_mat(held[-1].pose), pose_msg_to_mat(held[-2].pose), atol=1e-12)
     assert any(s.message.startswith("holding the last confident pose: no_cube")
                for s in probe.messages("/cube_pose/status", t2))
