@@ -94,7 +94,8 @@ TABLES = {
     # Block Grasp: the corruption is one offset per episode, so once a finger rests on the cube's top nothing in
     # proprioception says which side the cube is on (a +3 cm and a -5 cm offset look the same: paper Assumption 4
     # fails). Every row therefore gets the true pose from the first gripper-cube contact, as the paper does for
-    # its other contact-rich tasks (results/table4_cpu.md, "Findings"; `--observability none` runs the variant).
+    # its other contact-rich tasks (results/table4_cpu.md, "Findings"). `--observability none` runs the paper's
+    # setting: there the I-MG policy recovers to one side of the cube only (results/table4_cpu_obs-none.md).
     "table4": TableSpec(
         "table4", ("block_grasp",), ("base", "source_int", "mg_demo", "imgen_no_policy", "imgen"),
         {"block_grasp": "block"},
