@@ -3,6 +3,12 @@
 Everything crossing this boundary is in the robot **base** frame; "EE pose" is the TCP (``imgen_core.frames``).
 Observation keys (float64): ``robot0_eef_pos (3)``, ``robot0_eef_quat (4, xyzw)``, ``robot0_gripper_width (1)``
 [m, finger to finger], ``cube_pos (3)``, ``cube_quat (4, xyzw)`` — the cube pose as *observed* (corrupted).
+With ``partial`` observability two more: ``cube_contact_flag (1)`` (0 before the first gripper-cube contact of the
+episode, 1 from that step on) and ``cube_contact_dir (3)`` (zeros before that contact; from it on, the horizontal
+unit vector, base frame, z = 0, from the first contact point toward the true cube centre; zero if they lie within
+1 mm). It stands in for a wrist force-torque reading, which tells which finger bears the load; the twin's
+proprioception does not (its stiff OSC keeps the EE level when a finger lands on the cube). As in 2-Piece Assembly,
+the observed cube pose stays corrupted with ``partial``; ``full`` makes it the true pose from the first contact on.
 Quaternion signs: the EE quaternion is taken in the hemisphere of the top-down grasp orientation
 (``frames.TOP_DOWN_ROT``, xyzw (1, 0, 0, 0)) because the canonical ``w >= 0`` sign jumps exactly there; the
 cube quaternion uses ``w >= 0`` (it stays near identity).
@@ -32,6 +38,8 @@ TASK_NAME = "block_grasp"
 OBSERVABILITY = ("none", "full", "partial")
 OPEN_WIDTH = 0.08
 GRASP_SIGNAL = "grasp"
+OBS_CONTACT_FLAG = "cube_contact_flag"
+OBS_CONTACT_DIR = "cube_contact_dir"
 DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
 
 
@@ -56,8 +64,8 @@ class BlockGraspAdapter(AdapterCommon):
     Args:
         corruption: name in :data:`imgen_core.corruption.registry`; a new sample is drawn at every ``reset``.
         observability: contact-revealed information: ``none``; ``full`` (after the first gripper-cube contact
-            the observed cube pose is the true pose); ``partial`` (after that contact, the observed xy becomes
-            the xy of the contact point).
+            the observed cube pose is the true pose); ``partial`` (after that contact, the ``cube_contact_dir``
+            key points from the contact toward the true cube centre; the observed pose stays corrupted).
         horizon: step budget of one episode (the env itself never terminates); 400 (robomimic's Lift rollout
             horizon) = a 130-200-step grasp at a person's pace plus a mistake and its ~110-step recovery, with room
             for one more try (250 cut trained policies off mid-recovery).
@@ -116,12 +124,13 @@ class BlockGraspAdapter(AdapterCommon):
 
     def _begin_episode(self) -> None:
         self._cache: dict[str, Any] = {}
-        self._revealed: np.ndarray | None = None  # contact-revealed observed position (observability != none)
+        self._revealed = False  # the first gripper-cube contact happened (observability != none)
+        self._contact_dir = np.zeros(3)  # partial: from the first contact point toward the true cube centre
         self._last_gripper_cmd = -1.0
         self._cube_start = self.object_poses()["cube"][:3, 3].copy()
 
     def _update_observability(self) -> None:
-        if self.observability == "none" or self._revealed is not None:
+        if self.observability == "none" or self._revealed:
             return
         g1, g2, n = self._contact_arrays()
         if n == 0:
@@ -129,11 +138,15 @@ class BlockGraspAdapter(AdapterCommon):
         hit = self._pair_mask(g1, g2, "gripper", "cube")
         if not hit.any():
             return
-        if self.observability == "full":
-            self._revealed = np.zeros(3)  # marker: use the true pose from now on
-        else:
+        self._revealed = True
+        if self.observability == "partial":
             world_p = np.asarray(self._d.contact.pos[:n])[hit].mean(axis=0)
-            self._revealed = (self.robot.base_T_world @ np.append(world_p, 1.0))[:3]
+            point = (self.robot.base_T_world @ np.append(world_p, 1.0))[:3]
+            centre = self.object_poses()["cube"][:3, 3]
+            v = np.array([centre[0] - point[0], centre[1] - point[1], 0.0])
+            norm = float(np.linalg.norm(v))
+            self._contact_dir = v / norm if norm > 1e-3 else np.zeros(3)
+        self._cache.pop("obs", None)
 
     # ------------------------------------------------------------------ TaskAdapter
     def reset(self, seed: int) -> dict[str, np.ndarray]:
@@ -205,6 +218,9 @@ class BlockGraspAdapter(AdapterCommon):
                 K.OBS_GRIPPER_WIDTH: np.array([self.robot.gripper_width()]),
                 K.obs_object_pos("cube"): cpos, K.obs_object_quat("cube"): cquat,
             }
+            if self.observability == "partial":
+                obs[OBS_CONTACT_FLAG] = np.array([1.0 if self._revealed else 0.0])
+                obs[OBS_CONTACT_DIR] = self._contact_dir.copy()
             self._cache["obs"] = obs
         return {k: v.copy() for k, v in obs.items()}
 
@@ -216,14 +232,10 @@ class BlockGraspAdapter(AdapterCommon):
         return {"cube": p.copy()}
 
     def observed_object_poses(self) -> dict[str, np.ndarray]:
-        """``base_T_cube`` as the robot believes it (corruption, then contact-revealed information)."""
+        """``base_T_cube`` as the robot believes it: corrupted (the true pose after contact with ``full``)."""
         true = self.object_poses()["cube"]
-        if self._revealed is not None:
-            if self.observability == "full":
-                return {"cube": true}
-            seen = self._corruption.apply(true)
-            seen[:2, 3] = self._revealed[:2]
-            return {"cube": seen}
+        if self._revealed and self.observability == "full":
+            return {"cube": true}
         return {"cube": self._corruption.apply(true)}
 
     def subtask_signals(self) -> dict[str, bool]:

@@ -147,29 +147,42 @@ def test_unknown_task_and_observability_name_valid_choices():
 
 @pytest.mark.parametrize("mode", ["full", "partial"])
 def test_contact_reveals_the_cube_pose_when_observability_is_enabled(adapter, mode):
+    from sim.tasks.block_grasp import OBS_CONTACT_DIR, OBS_CONTACT_FLAG
     from tests.sim.helpers import constructed_state
 
     adapter.observability = mode
     try:
-        adapter.reset(9)
+        obs = adapter.reset(9)
         true = adapter.object_poses()["cube"]
         assert not np.allclose(adapter.observed_object_poses()["cube"], true)  # block corruption, no contact yet
+        if mode == "partial":
+            assert obs[OBS_CONTACT_FLAG].tolist() == [0.0] and obs[OBS_CONTACT_DIR].tolist() == [0.0, 0.0, 0.0]
+        else:
+            assert OBS_CONTACT_FLAG not in obs and OBS_CONTACT_DIR not in obs  # the keys exist only with partial
         tip = (adapter.eef_pose() @ np.array([0.0, 0.052, 0.0023, 1.0]))[:3]
-        cube = se3.make_pose(tip - np.array([0.0, 0.0, 0.024]), np.eye(3))
-        adapter.reset_to(constructed_state(adapter, cube_base=cube))  # a finger touches the cube
+        beyond = (adapter.eef_pose() @ np.array([0.0, 0.067, 0.0023, 1.0]))[:3]  # 1.5 cm past the finger
+        centre = beyond if mode == "partial" else tip
+        cube = se3.make_pose(centre - np.array([0.0, 0.0, 0.024]), np.eye(3))
+        obs = adapter.reset_to(constructed_state(adapter, cube_base=cube))  # a finger touches the cube
         seen = adapter.observed_object_poses()["cube"]
         true = adapter.object_poses()["cube"]
         if mode == "full":
             np.testing.assert_allclose(seen, true)
-        else:  # xy of the contact point: within the cube's footprint, z still corrupted
-            assert np.all(np.abs(seen[:2, 3] - true[:2, 3]) <= 0.025 + 1e-6)
-            assert seen[2, 3] == pytest.approx(true[2, 3] + adapter.corruption.offset_array[2])
-        adapter.step(np.zeros(7))  # the cube falls away from the finger: the revealed information stays
+        else:  # the pose stays corrupted; the direction key points from the finger toward the cube centre
+            np.testing.assert_allclose(seen, adapter.corruption.apply(true))
+            assert obs[OBS_CONTACT_FLAG].tolist() == [1.0]
+            d = obs[OBS_CONTACT_DIR]
+            assert d[2] == 0.0 and np.linalg.norm(d) == pytest.approx(1.0)
+            to_centre = (beyond - tip)[:2] / np.linalg.norm((beyond - tip)[:2])
+            assert float(d[:2] @ to_centre) > 0.9  # within ~25°: the finger pad is 2 cm wide
+        first_dir = obs.get(OBS_CONTACT_DIR)
+        obs = adapter.step(np.zeros(7))  # the cube falls away from the finger: the revealed information stays
         after = adapter.observed_object_poses()["cube"]
         if mode == "full":
             np.testing.assert_allclose(after, adapter.object_poses()["cube"])
         else:
-            np.testing.assert_array_equal(after[:2, 3], seen[:2, 3])
+            assert obs[OBS_CONTACT_FLAG].tolist() == [1.0]
+            np.testing.assert_array_equal(obs[OBS_CONTACT_DIR], first_dir)
     finally:
         adapter.observability = "none"
 
