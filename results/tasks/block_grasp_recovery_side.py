@@ -1,23 +1,23 @@
-"""Success of each Table 4 row (observability ``none``) split by the sign and size of the cube belief's y offset.
+"""Success of each Table 4 row split by the sign and size of the cube belief's y offset.
 
-Run from the project root after ``imgen experiment table4 --preset cpu --observability none``; its output is
-``block_grasp_recovery_side.txt`` beside this file. Each trial's offset is the one the Block Grasp adapter draws when
-reset with the trial's seed. The last lines count the source interventions and the generated datasets by the sign of
-their episodes' recorded offset.
+Run from the project root after ``imgen experiment table4 --preset cpu --observability O`` as
+``python results/tasks/block_grasp_recovery_side.py O`` (default ``none``); its output is
+``block_grasp_recovery_side.txt`` (``none``) or ``block_grasp_recovery_side_O.txt`` beside this file. Each trial's
+offset is the one the Block Grasp adapter draws when reset with the trial's seed. The last lines count the source
+interventions and the generated datasets by the sign of their episodes' recorded offset.
 """
 
 from __future__ import annotations
 
 import glob
 import json
+import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from sim.tasks import make_task
-
-CACHE = "runs/experiments/table4/cpu_obs-none"
 
 
 def offsets_by_sign(path: str) -> tuple[int, int]:
@@ -27,10 +27,11 @@ def offsets_by_sign(path: str) -> tuple[int, int]:
     return sum(v > 0 for v in y), sum(v < 0 for v in y)
 
 
-def main() -> None:
-    adapter = make_task("block_grasp", corruption="block", observability="none")
+def main(observability: str) -> None:
+    cache = f"runs/experiments/table4/cpu_obs-{observability}"
+    adapter = make_task("block_grasp", corruption="block", observability=observability)
     print("row: successes with y offset > 0 | < 0 | |y| > 4.5 cm | |y| <= 4.5 cm | successes within 200 steps")
-    for path in sorted(glob.glob(f"{CACHE}/block_grasp-eval_*/eval.json")):
+    for path in sorted(glob.glob(f"{cache}/block_grasp-eval_*/eval.json")):
         records = json.loads(Path(path).read_text())["records"]
         y, ok, steps = [], [], []
         for r in records:
@@ -46,9 +47,9 @@ def main() -> None:
               f"{(oka & (sa <= 200)).sum():2d}")
     print("dataset: episodes with y offset > 0, < 0")
     for stage in ("src_int", "imgen_no_policy", "imgen"):
-        path = glob.glob(f"{CACHE}/block_grasp-{stage}-*/data.hdf5")[0]
+        path = glob.glob(f"{cache}/block_grasp-{stage}-*/data.hdf5")[0]
         print(f"{stage:16s} {offsets_by_sign(path)}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else "none")
