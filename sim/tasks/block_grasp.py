@@ -3,12 +3,15 @@
 Everything crossing this boundary is in the robot **base** frame; "EE pose" is the TCP (``imgen_core.frames``).
 Observation keys (float64): ``robot0_eef_pos (3)``, ``robot0_eef_quat (4, xyzw)``, ``robot0_gripper_width (1)``
 [m, finger to finger], ``cube_pos (3)``, ``cube_quat (4, xyzw)`` — the cube pose as *observed* (corrupted).
-With ``partial`` observability two more: ``cube_contact_flag (1)`` (0 before the first gripper-cube contact of the
-episode, 1 from that step on) and ``cube_contact_dir (3)`` (zeros before that contact; from it on, the horizontal
-unit vector, base frame, z = 0, from the first contact point toward the true cube centre; zero if they lie within
-1 mm). It stands in for a wrist force-torque reading, which tells which finger bears the load; the twin's
-proprioception does not (its stiff OSC keeps the EE level when a finger lands on the cube). As in 2-Piece Assembly,
-the observed cube pose stays corrupted with ``partial``; ``full`` makes it the true pose from the first contact on.
+With ``partial`` observability three more, after the paper's two partial cues (§4.5: the position of contact, and
+the unit vector toward the true pose at the first contact): ``cube_contact_flag (1)`` (0 before the first
+gripper-cube contact of the episode, 1 from that step on), ``cube_contact_pos (3)`` (zeros before that contact; from
+it on, the mean of that step's gripper-cube contact points, base frame) and ``cube_contact_dir (3)`` (zeros before
+it; from it on, the horizontal unit vector, z = 0, from that point toward the true cube centre; zero if they lie
+within 1 mm). They stand in for wrist force-torque sensing, which locates the load on a finger: the twin's
+proprioception does not (its stiff OSC keeps the EE level when a finger lands on the cube top, so nothing observed
+says which side the cube is on). The observed cube pose stays corrupted with ``partial``; ``full`` makes it the true
+pose from the first contact on and adds no keys.
 Quaternion signs: the EE quaternion is taken in the hemisphere of the top-down grasp orientation
 (``frames.TOP_DOWN_ROT``, xyzw (1, 0, 0, 0)) because the canonical ``w >= 0`` sign jumps exactly there; the
 cube quaternion uses ``w >= 0`` (it stays near identity).
@@ -39,6 +42,7 @@ OBSERVABILITY = ("none", "full", "partial")
 OPEN_WIDTH = 0.08
 GRASP_SIGNAL = "grasp"
 OBS_CONTACT_FLAG = "cube_contact_flag"
+OBS_CONTACT_POS = "cube_contact_pos"
 OBS_CONTACT_DIR = "cube_contact_dir"
 DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
 
@@ -64,8 +68,9 @@ class BlockGraspAdapter(AdapterCommon):
     Args:
         corruption: name in :data:`imgen_core.corruption.registry`; a new sample is drawn at every ``reset``.
         observability: contact-revealed information: ``none``; ``full`` (after the first gripper-cube contact
-            the observed cube pose is the true pose); ``partial`` (after that contact, the ``cube_contact_dir``
-            key points from the contact toward the true cube centre; the observed pose stays corrupted).
+            the observed cube pose is the true pose); ``partial`` (after that contact, ``cube_contact_pos`` holds the
+            contact point and ``cube_contact_dir`` points from it toward the true cube centre; the observed pose
+            stays corrupted).
         horizon: step budget of one episode (the env itself never terminates); 400 (robomimic's Lift rollout
             horizon) = a 130-200-step grasp at a person's pace plus a mistake and its ~110-step recovery, with room
             for one more try (250 cut trained policies off mid-recovery).
@@ -125,7 +130,8 @@ class BlockGraspAdapter(AdapterCommon):
     def _begin_episode(self) -> None:
         self._cache: dict[str, Any] = {}
         self._revealed = False  # the first gripper-cube contact happened (observability != none)
-        self._contact_dir = np.zeros(3)  # partial: from the first contact point toward the true cube centre
+        self._contact_pos = np.zeros(3)  # partial: the first contact point (base frame)
+        self._contact_dir = np.zeros(3)  # partial: from that point toward the true cube centre
         self._last_gripper_cmd = -1.0
         self._cube_start = self.object_poses()["cube"][:3, 3].copy()
 
@@ -145,6 +151,7 @@ class BlockGraspAdapter(AdapterCommon):
             centre = self.object_poses()["cube"][:3, 3]
             v = np.array([centre[0] - point[0], centre[1] - point[1], 0.0])
             norm = float(np.linalg.norm(v))
+            self._contact_pos = point
             self._contact_dir = v / norm if norm > 1e-3 else np.zeros(3)
         self._cache.pop("obs", None)
 
@@ -220,6 +227,7 @@ class BlockGraspAdapter(AdapterCommon):
             }
             if self.observability == "partial":
                 obs[OBS_CONTACT_FLAG] = np.array([1.0 if self._revealed else 0.0])
+                obs[OBS_CONTACT_POS] = self._contact_pos.copy()
                 obs[OBS_CONTACT_DIR] = self._contact_dir.copy()
             self._cache["obs"] = obs
         return {k: v.copy() for k, v in obs.items()}

@@ -147,7 +147,7 @@ def test_unknown_task_and_observability_name_valid_choices():
 
 @pytest.mark.parametrize("mode", ["full", "partial"])
 def test_contact_reveals_the_cube_pose_when_observability_is_enabled(adapter, mode):
-    from sim.tasks.block_grasp import OBS_CONTACT_DIR, OBS_CONTACT_FLAG
+    from sim.tasks.block_grasp import OBS_CONTACT_DIR, OBS_CONTACT_FLAG, OBS_CONTACT_POS
     from tests.sim.helpers import constructed_state
 
     adapter.observability = mode
@@ -156,9 +156,10 @@ def test_contact_reveals_the_cube_pose_when_observability_is_enabled(adapter, mo
         true = adapter.object_poses()["cube"]
         assert not np.allclose(adapter.observed_object_poses()["cube"], true)  # block corruption, no contact yet
         if mode == "partial":
-            assert obs[OBS_CONTACT_FLAG].tolist() == [0.0] and obs[OBS_CONTACT_DIR].tolist() == [0.0, 0.0, 0.0]
-        else:
-            assert OBS_CONTACT_FLAG not in obs and OBS_CONTACT_DIR not in obs  # the keys exist only with partial
+            assert obs[OBS_CONTACT_FLAG].tolist() == [0.0]
+            assert obs[OBS_CONTACT_DIR].tolist() == obs[OBS_CONTACT_POS].tolist() == [0.0, 0.0, 0.0]
+        else:  # the keys exist only with partial
+            assert not {OBS_CONTACT_FLAG, OBS_CONTACT_POS, OBS_CONTACT_DIR} & set(obs)
         tip = (adapter.eef_pose() @ np.array([0.0, 0.052, 0.0023, 1.0]))[:3]
         beyond = (adapter.eef_pose() @ np.array([0.0, 0.067, 0.0023, 1.0]))[:3]  # 1.5 cm past the finger
         centre = beyond if mode == "partial" else tip
@@ -175,14 +176,17 @@ def test_contact_reveals_the_cube_pose_when_observability_is_enabled(adapter, mo
             assert d[2] == 0.0 and np.linalg.norm(d) == pytest.approx(1.0)
             to_centre = (beyond - tip)[:2] / np.linalg.norm((beyond - tip)[:2])
             assert float(d[:2] @ to_centre) > 0.9  # within ~25°: the finger pad is 2 cm wide
-        first_dir = obs.get(OBS_CONTACT_DIR)
+            p = obs[OBS_CONTACT_POS]  # on the cube top, under the finger
+            assert np.linalg.norm(p[:2] - tip[:2]) < 0.012 and p[2] == pytest.approx(true[2, 3] + 0.025, abs=0.003)
+        first = {k: obs[k] for k in (OBS_CONTACT_POS, OBS_CONTACT_DIR) if k in obs}
         obs = adapter.step(np.zeros(7))  # the cube falls away from the finger: the revealed information stays
         after = adapter.observed_object_poses()["cube"]
         if mode == "full":
             np.testing.assert_allclose(after, adapter.object_poses()["cube"])
         else:
             assert obs[OBS_CONTACT_FLAG].tolist() == [1.0]
-            np.testing.assert_array_equal(obs[OBS_CONTACT_DIR], first_dir)
+            for k, v in first.items():
+                np.testing.assert_array_equal(obs[k], v)
     finally:
         adapter.observability = "none"
 
