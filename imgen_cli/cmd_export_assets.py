@@ -3,7 +3,9 @@
 They are made by imgen itself: ``imgen experiment table4 --preset cpu`` builds them as its ``train_base``,
 ``src_int`` and ``train_imgen`` stages (the main job uses the base policy and the interventions; the real-deploy
 rehearsal uses the I-MG policy); this command copies the finished stages' files into ``assets/<task>/`` with a
-``PROVENANCE.json`` (stage parameters, inputs, digests, the command).
+``PROVENANCE.json`` (stage parameters, inputs, digests, the command). The shipped Block Grasp files come from the
+table's ``full`` observability, its default until 2026-12-07: today ``imgen experiment table4 --preset cpu
+--observability full``, then ``--experiment runs/experiments/table4/cpu_obs-full`` here.
 """
 
 from __future__ import annotations

@@ -122,7 +122,8 @@ MAIN_JOB_POLICY = "assets/block_grasp/base_policy.pt"
 def _sim_generation() -> GraphSpec:
     nodes = (
         # Defaults = the README's main job: I-MG on Block Grasp from the shipped base policy and 10 source
-        # interventions (assets/block_grasp, made by `imgen experiment table4 --preset cpu` + `imgen export-assets`).
+        # interventions (assets/block_grasp, made by `imgen experiment table4 --preset cpu --observability full` +
+        # `imgen export-assets`; observability `full` below matches them).
         NodeSpec("generator", "generator", parameters={
             "method": "imgen", "task": "block_grasp", "source": MAIN_JOB_SOURCE, "policy": MAIN_JOB_POLICY,
             "corruption": "block", "observability": "full", "n": 50, "workers": 2, "out": "data/imgen_block_grasp.hdf5",

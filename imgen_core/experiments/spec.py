@@ -91,18 +91,20 @@ class TableSpec:
 
 
 TABLES = {
-    # Block Grasp: the corruption is one offset per episode, so once a finger rests on the cube's top nothing in
-    # proprioception says which side the cube is on (a +3 cm and a -5 cm offset look the same: paper Assumption 4
-    # fails). Every row therefore gets the true pose from the first gripper-cube contact, as the paper does for
-    # its other contact-rich tasks (results/table4_cpu.md, "Findings"). `--observability none` runs the paper's
-    # setting: there the I-MG policy recovers to one side of the cube only (results/table4_cpu_obs-none.md).
+    # Block Grasp: the corruption is one offset per episode, and once a finger rests on the cube's top nothing in the
+    # twin's proprioception says which side the cube is on (paper Assumption 4 fails). With no cue (`--observability
+    # none`, the paper's literal setting) I-MG recovers to one side only (results/table4_cpu_obs-none.md). Every row
+    # therefore gets the paper's partial cues from the first gripper-cube contact: the contact point and the unit
+    # vector from it toward the true centre, a stand-in for wrist force-torque sensing (sim/tasks/block_grasp.py;
+    # results/table4_cpu_obs-partial.md). `--observability full` reveals the true pose instead, which the base
+    # policy follows by itself (results/table4_cpu.md).
     "table4": TableSpec(
         "table4", ("block_grasp",), ("base", "source_int", "mg_demo", "imgen_no_policy", "imgen"),
         {"block_grasp": "block"},
         {"base": {"block_grasp": "6%", "real": "0%"}, "source_int": {"block_grasp": "26%", "real": "10%"},
          "mg_demo": {"block_grasp": "42%", "real": "50%"}, "imgen_no_policy": {"block_grasp": "86%", "real": "60%"},
          "imgen": {"block_grasp": "100%", "real": "90%"}},
-        observability="full"),
+        observability="partial"),
     "table1": TableSpec(
         "table1", ("nut_insertion", "two_piece_assembly", "coffee"),
         ("base", "source_int", "weighted_src_int", "source_demo", "mg_demo", "imgen_no_policy", "imgen"),
