@@ -146,7 +146,7 @@ def test_unknown_task_and_observability_name_valid_choices():
 
 
 @pytest.mark.parametrize("mode", ["full", "partial"])
-def test_contact_reveals_the_cube_pose_when_observability_is_enabled(adapter, mode):
+def test_contact_reveals_the_pose_with_full_and_the_contact_cues_with_partial(adapter, mode):
     from sim.tasks.block_grasp import OBS_CONTACT_DIR, OBS_CONTACT_FLAG, OBS_CONTACT_POS
     from tests.sim.helpers import constructed_state
 
