@@ -35,7 +35,7 @@ from imgen_core.mistakes import GraspState, GripperContacts, block_grasp_mistake
 from imgen_core.task import SubtaskSpec
 from sim.robot import PandaTwin
 from sim.tasks.block_grasp_env import CUBE_SIZE, ENV_NAME, GRIPPER_OPEN_ACTION, HORIZON, default_controller_config
-from sim.tasks.common import AdapterCommon
+from sim.tasks.common import AdapterCommon, horizontal_direction
 
 TASK_NAME = "block_grasp"
 OBSERVABILITY = ("none", "full", "partial")
@@ -138,21 +138,13 @@ class BlockGraspAdapter(AdapterCommon):
     def _update_observability(self) -> None:
         if self.observability == "none" or self._revealed:
             return
-        g1, g2, n = self._contact_arrays()
-        if n == 0:
-            return
-        hit = self._pair_mask(g1, g2, "gripper", "cube")
-        if not hit.any():
+        point = self._contact_point("gripper", "cube")
+        if point is None:
             return
         self._revealed = True
         if self.observability == "partial":
-            world_p = np.asarray(self._d.contact.pos[:n])[hit].mean(axis=0)
-            point = (self.robot.base_T_world @ np.append(world_p, 1.0))[:3]
-            centre = self.object_poses()["cube"][:3, 3]
-            v = np.array([centre[0] - point[0], centre[1] - point[1], 0.0])
-            norm = float(np.linalg.norm(v))
             self._contact_pos = point
-            self._contact_dir = v / norm if norm > 1e-3 else np.zeros(3)
+            self._contact_dir = horizontal_direction(point, self.object_poses()["cube"][:3, 3])
         self._cache.pop("obs", None)
 
     # ------------------------------------------------------------------ TaskAdapter

@@ -160,13 +160,7 @@ class CoffeeAdapter(AdapterCommon):
         """Latch the first pod-holder contact (always tracked; exposed according to ``observability``)."""
         if self._contact_pos is not None:
             return
-        g1, g2, n = self._contact_arrays()
-        if n == 0:
-            return
-        hit = self._pair_mask(g1, g2, "pod", "holder")
-        if hit.any():
-            world_p = np.asarray(self._d.contact.pos[:n])[hit].mean(axis=0)
-            self._contact_pos = (self.robot.base_T_world @ np.append(world_p, 1.0))[:3]
+        self._contact_pos = self._contact_point("pod", "holder")
 
     # ------------------------------------------------------------------ TaskAdapter
     def reset(self, seed: int) -> dict[str, np.ndarray]:

@@ -17,6 +17,13 @@ from imgen_core.errors import ConfigError
 from sim import osc
 
 
+def horizontal_direction(point: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Horizontal unit vector (z = 0) from ``point`` toward ``centre``; zeros if they lie within 1 mm."""
+    v = np.array([centre[0] - point[0], centre[1] - point[1], 0.0])
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 1e-3 else np.zeros(3)
+
+
 class AdapterCommon:
     """The task-independent part of a :class:`~imgen_core.task.TaskAdapter` (see the module docstring)."""
 
@@ -44,6 +51,17 @@ class AdapterCommon:
         """Contacts between geom group ``a`` and geom group ``b`` (names of ``self._mask``)."""
         ma, mb = self._mask[a], self._mask[b]
         return (ma[g1] & mb[g2]) | (mb[g1] & ma[g2])
+
+    def _contact_point(self, a: str, b: str) -> np.ndarray | None:
+        """Base-frame mean of the current contact points between geom groups ``a`` and ``b``; None without one."""
+        g1, g2, n = self._contact_arrays()
+        if n == 0:
+            return None
+        hit = self._pair_mask(g1, g2, a, b)
+        if not hit.any():
+            return None
+        world_p = np.asarray(self._d.contact.pos[:n])[hit].mean(axis=0)
+        return (self.robot.base_T_world @ np.append(world_p, 1.0))[:3]
 
     def get_state(self) -> np.ndarray:
         """Flattened MuJoCo state ``(1 + nq + nv,)``: time, qpos, qvel (robosuite ``get_state().flatten()``)."""

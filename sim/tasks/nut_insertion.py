@@ -146,14 +146,10 @@ class NutInsertionAdapter(AdapterCommon):
         """Latch the first nut–peg contact (flag and mean contact position; for every observability mode)."""
         if self._contact_flag:
             return
-        g1, g2, n = self._contact_arrays()
-        if n == 0:
-            return
-        hit = self._pair_mask(g1, g2, "nut", "peg")
-        if hit.any():
-            world_p = np.asarray(self._d.contact.pos[:n])[hit].mean(axis=0)
+        point = self._contact_point("nut", "peg")
+        if point is not None:
             self._contact_flag = True
-            self._contact_pos = (self.robot.base_T_world @ np.append(world_p, 1.0))[:3]
+            self._contact_pos = point
 
     @property
     def _revealed(self) -> bool:

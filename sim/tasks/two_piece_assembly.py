@@ -42,7 +42,7 @@ from imgen_core.errors import ConfigError, SafetyError, check_choice
 from imgen_core.task import SubtaskSpec
 from sim.robot import PandaTwin
 from sim.tasks import two_piece_assembly_env as tpa_env
-from sim.tasks.common import AdapterCommon
+from sim.tasks.common import AdapterCommon, horizontal_direction
 from sim.tasks.two_piece_assembly_env import ENV_NAME, GRIPPER_CLOSED_ACTION, default_controller_config
 
 TASK_NAME = "two_piece_assembly"
@@ -162,18 +162,10 @@ class TwoPieceAssemblyAdapter(AdapterCommon):
     def _update_observability(self) -> None:
         if self.observability == "none" or self._contact_flag:
             return
-        g1, g2, n = self._contact_arrays()
-        if n == 0:
+        point = self._contact_point("piece", "receptacle")
+        if point is None:
             return
-        hit = self._pair_mask(g1, g2, "piece", "receptacle")
-        if not hit.any():
-            return
-        world_p = np.asarray(self._d.contact.pos[:n])[hit].mean(axis=0)
-        point = (self.robot.base_T_world @ np.append(world_p, 1.0))[:3]
-        centre = self.object_poses()["receptacle"][:3, 3]
-        v = np.array([centre[0] - point[0], centre[1] - point[1], 0.0])
-        norm = float(np.linalg.norm(v))
-        self._contact_dir = v / norm if norm > 1e-3 else np.zeros(3)
+        self._contact_dir = horizontal_direction(point, self.object_poses()["receptacle"][:3, 3])
         self._contact_flag = True
         self._invalidate()
 
