@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="cpu", choices=sorted(SCALES))
     p.add_argument("--root", default="runs/experiments", help="stage cache directory")
     p.add_argument("--results", default="results")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="a replicate: other source demos, interventions, generation, training and trials; a seed "
+                        "other than 0 writes results/<table>_<preset>_seed<N>.*")
     p.add_argument("--workers", type=int, help="override the preset's parallel workers")
     p.add_argument("--jobs", type=int, help="rows trained side by side after the base policy (default: the preset's)")
     p.add_argument("--observability", choices=["none", "full", "partial"],

@@ -213,30 +213,19 @@ def _train_rows(pipe: TaskPipeline, rows: tuple[str, ...], jobs: int) -> dict[st
     return {r: results[r] for r in rows}
 
 
-def run_table(table: str, preset: str, root: str = "runs/experiments", results: str = "results", seed: int = 0,
-              sources: dict[str, str] | None = None, workers: int | None = None,
-              observability: str | None = None, tasks: list[str] | None = None,
-              jobs: int | None = None) -> dict[str, Any]:
-    """Build, train and evaluate every row of ``table``; write Markdown + PNG + JSON under ``results``.
+def resolve_run(table: str, preset: str, root: str, seed: int = 0, observability: str | None = None,
+                tasks: list[str] | None = None) -> tuple[TableSpec, Path, str]:
+    """The table spec a run uses, its stage-cache directory and the label of its result files.
 
-    ``tasks`` restricts the run to some of the table's tasks (its result files then carry their names).
-    ``jobs`` rows train side by side once the base policy and the datasets exist (default: the preset's).
-
-    ``observability`` overrides the table's contact observability (the paper's is the default) for every
-    dataset, training evaluation and final evaluation of the run; the stage cache and the result files of an
-    override are kept apart (``<table>_<preset>_obs-<mode>``).
+    An observability override keeps its own cache and files (``<preset>_obs-<mode>``); a task subset adds the
+    tasks' names; a seed other than 0 adds ``_seed<N>``, so a replicate never overwrites the seed-0 results.
     """
     from dataclasses import replace
 
     from imgen_core.errors import check_choice
-    from imgen_core.experiments.report import write_report
 
     spec = get_table(table)
-    scale = get_scale(preset)
-    if workers:
-        scale = replace(scale, workers=workers)
-    if jobs:
-        scale = replace(scale, jobs=jobs)
+    get_scale(preset)  # names the valid presets on a typo
     cache_dir = Path(root) / table / preset
     label = preset
     if observability is not None and observability != spec.observability:
@@ -251,6 +240,38 @@ def run_table(table: str, preset: str, root: str = "runs/experiments", results: 
         if tuple(tasks) != spec.tasks:
             spec = replace(spec, tasks=tuple(t for t in spec.tasks if t in tasks))
             label = f"{label}_{'-'.join(spec.tasks)}"
+    if seed < 0:
+        raise ImgenError(f"seed must be >= 0, got {seed}")
+    if seed:
+        label = f"{label}_seed{seed}"
+    return spec, cache_dir, label
+
+
+def run_table(table: str, preset: str, root: str = "runs/experiments", results: str = "results", seed: int = 0,
+              sources: dict[str, str] | None = None, workers: int | None = None,
+              observability: str | None = None, tasks: list[str] | None = None,
+              jobs: int | None = None) -> dict[str, Any]:
+    """Build, train and evaluate every row of ``table``; write Markdown + PNG + JSON under ``results``.
+
+    ``tasks`` restricts the run to some of the table's tasks (its result files then carry their names).
+    ``jobs`` rows train side by side once the base policy and the datasets exist (default: the preset's).
+
+    ``observability`` overrides the table's contact observability (the paper's is the default) for every
+    dataset, training evaluation and final evaluation of the run; the stage cache and the result files of an
+    override are kept apart (``<table>_<preset>_obs-<mode>``). A ``seed`` other than 0 (a replicate: other
+    source demonstrations, interventions, generation, training and trials) adds ``_seed<N>`` to the result files;
+    its stages share the cache directory, keyed by the seed.
+    """
+    from dataclasses import replace
+
+    from imgen_core.experiments.report import write_report
+
+    spec, cache_dir, label = resolve_run(table, preset, root, seed=seed, observability=observability, tasks=tasks)
+    scale = get_scale(preset)
+    if workers:
+        scale = replace(scale, workers=workers)
+    if jobs:
+        scale = replace(scale, jobs=jobs)
     cache = StageCache(cache_dir)
     t0 = time.time()
     out: dict[str, Any] = {"table": table, "preset": label, "seed": seed, "rows": {}, "generation": {},
@@ -274,10 +295,10 @@ def run_table(table: str, preset: str, root: str = "runs/experiments", results: 
     out["stage_seconds"] = cache.seconds  # every stage's own compute time, cached ones included
     out["command"] = f"imgen experiment {table} --preset {preset}" + (
         f" --observability {spec.observability}" if observability is not None else "") + (
-        "".join(f" --task {t}" for t in tasks) if tasks else "")
+        "".join(f" --task {t}" for t in tasks) if tasks else "") + (f" --seed {seed}" if seed else "")
     out["date"] = time.strftime("%Y-%m-%d")
     write_report(spec, out, Path(results))
     return out
 
 
-__all__ = ["TaskPipeline", "run_table"]
+__all__ = ["TaskPipeline", "resolve_run", "run_table"]

@@ -109,3 +109,26 @@ def test_scaling_compares_a_tenth_of_the_imgen_data_with_ten_times_the_operator_
         pipe.dataset(name)
     assert requested == [("src_int", "interventions", 10), ("imgen_small", "imgen", 20),
                          ("src_int_x10", "interventions", 100), ("imgen", "imgen", 200)]
+
+
+def test_a_replicate_seed_or_an_override_never_writes_over_the_default_result_files(tmp_path):
+    """Result labels and cache directories: the default, an observability override, a task subset, a seed."""
+    from imgen_core.experiments.runner import resolve_run
+
+    root = str(tmp_path)
+    spec, cache, label = resolve_run("table4", "cpu", root)
+    assert (label, cache) == ("cpu", tmp_path / "table4" / "cpu") and spec.observability == "partial"
+    spec, cache, label = resolve_run("table4", "cpu", root, observability="partial")  # the default, named
+    assert (label, cache) == ("cpu", tmp_path / "table4" / "cpu")
+    spec, cache, label = resolve_run("table4", "cpu", root, observability="full")
+    assert (label, cache, spec.observability) == ("cpu_obs-full", tmp_path / "table4" / "cpu_obs-full", "full")
+    spec, cache, label = resolve_run("table4", "cpu", root, seed=1)
+    assert (label, cache) == ("cpu_seed1", tmp_path / "table4" / "cpu")  # stages keyed by the seed, files apart
+    _, _, label = resolve_run("table1", "cpu", root, seed=2, observability="none", tasks=["coffee"])
+    assert label == "cpu_obs-none_coffee_seed2"
+    with pytest.raises(ImgenError, match="seed must be >= 0"):
+        resolve_run("table4", "cpu", root, seed=-1)
+    with pytest.raises(ImgenError, match="no task"):
+        resolve_run("table4", "cpu", root, tasks=["coffee"])
+    with pytest.raises(ImgenError, match="preset"):
+        resolve_run("table4", "gpu", root)
