@@ -96,8 +96,8 @@ TABLES = {
     # none`, the paper's literal setting) I-MG recovers to one side only (results/table4_cpu_obs-none.md). Every row
     # therefore gets the paper's partial cues from the first gripper-cube contact: the contact point and the unit
     # vector from it toward the true centre, a stand-in for wrist force-torque sensing (sim/tasks/block_grasp.py;
-    # results/table4_cpu_obs-partial.md). `--observability full` reveals the true pose instead, which the base
-    # policy follows by itself (results/table4_cpu.md).
+    # results/table4_cpu.md). `--observability full` reveals the true pose instead, which the base
+    # policy follows by itself (results/table4_cpu_obs-full.md).
     "table4": TableSpec(
         "table4", ("block_grasp",), ("base", "source_int", "mg_demo", "imgen_no_policy", "imgen"),
         {"block_grasp": "block"},

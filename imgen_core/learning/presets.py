@@ -17,7 +17,7 @@ class TrainPreset:
     ``cpu``: the same model family, shrunk to fit a 2-core CPU: LSTM 128x2 (≈8x fewer FLOPs),
     200 epochs of 50 steps (20x fewer samples), checkpoints evaluated every 50 epochs on 20 trials.
     (60 epochs proved too few: that base policy grasped 0/20 even without corruption, 200 epochs 20/20;
-    see results/table4_cpu.md.)
+    see results/table4_cpu_60ep.md.)
     Everything else (GMM, seq_length 10, lr 1e-3, batch 100) is identical.
 
     Observations (every preset): the recorded keys plus the derived ``eef_to_<obj>_pos`` (``imgen_core.obs``: the
