@@ -18,7 +18,6 @@ sending and the watchdog must stop the arm. Reported (JSON on stdout and in ``--
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import emit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -106,11 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_avg": list(os.getloadavg()),
                     "switch_interval_s": sys.getswitchinterval()},
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    emit(result, args.out)
     return 0
 
 

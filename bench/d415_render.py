@@ -13,7 +13,6 @@ camera's default size), measured in the same run. Prints JSON and writes it to `
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import emit  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("MUJOCO_GL", "osmesa")
@@ -97,11 +97,7 @@ def main() -> None:
     if args.frames < 1:
         ap.error(f"--frames must be >= 1, got {args.frames}")
     out = run(list(dict.fromkeys(args.sizes)), args.frames, args.seed)
-    text = json.dumps(out, indent=1)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(out, args.out, indent=1)
 
 
 if __name__ == "__main__":

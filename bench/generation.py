@@ -7,12 +7,13 @@ fraction of worker wall time spent inside env stepping (targets: >= 80 %, 2 work
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import emit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("MUJOCO_GL", "osmesa")
@@ -55,9 +56,7 @@ def main() -> int:
            "note": "wall time includes worker start-up (process spawn + env build) for 2 workers",
            "cpu_count": os.cpu_count(), "load_avg_1min_at_end": os.getloadavg()[0],
            "command": "python bench/generation.py", "date": time.strftime("%Y-%m-%d")}
-    print(json.dumps(out, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2))
+    emit(out, args.out)
     return 0
 
 

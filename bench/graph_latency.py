@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import emit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -155,11 +156,7 @@ def main() -> int:
         "graph_exit_code": result.get("code"),
     }
     out["meets_target"] = bool(out["latency"].get("action", {}).get("p95_ms", 1e9) <= 50.0)
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    emit(out, args.out)
     return 0
 
 

@@ -18,7 +18,6 @@ average is recorded with the figures. Prints JSON and writes it to ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import platform
@@ -27,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import emit  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("MUJOCO_GL", "osmesa")
@@ -219,12 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     out = run(args.poses, args.track_frames, args.no_cube_frames, args.seed, (w, h))
     out["command"] = "MUJOCO_GL=osmesa .venv/bin/python bench/perception.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
-    text = json.dumps(out, indent=2)
-    print(text)
-    path = Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n")
-    log.info("wrote %s", path)
+    emit(out, args.out)
+    log.info("wrote %s", args.out)
     return 0
 
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import emit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -127,9 +128,7 @@ def main() -> int:
                            "model": "BC-RNN-GMM LSTM 400x2, 5 modes, 1 torch thread"},
            "training": training, "command": "python bench/policy.py", "date": time.strftime("%Y-%m-%d"),
            "used_train_epochs": args.train_epochs, "preset": json.dumps(preset.to_dict())}
-    print(json.dumps(out, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2))
+    emit(out, args.out)
     return 0
 
 

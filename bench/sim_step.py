@@ -13,7 +13,6 @@ computes its observation itself), which also speeds up the bare env step measure
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import emit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -120,11 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         "adapter_steps_per_s": {t: r["adapter_steps_per_s"] for t, r in per_task.items()},
         "machine": {"python": platform.python_version(), "mujoco": mujoco.__version__, "cpus": os.cpu_count()},
     }
-    text = json.dumps(res, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    emit(res, args.out)
     return 0
 
 

@@ -19,7 +19,6 @@ response model itself (no robot) and ``direct_delta`` what executing each delta 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import emit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -139,11 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     result["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count(),
                          "load_avg": list(os.getloadavg())}
     result["wall_s"] = time.perf_counter() - t_start
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    emit(result, args.out)
     return 0
 
 
