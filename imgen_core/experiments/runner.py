@@ -256,7 +256,7 @@ def run_table(table: str, preset: str, root: str = "runs/experiments", results: 
     ``tasks`` restricts the run to some of the table's tasks (its result files then carry their names).
     ``jobs`` rows train side by side once the base policy and the datasets exist (default: the preset's).
 
-    ``observability`` overrides the table's contact observability (the paper's is the default) for every
+    ``observability`` overrides the table's contact observability (``TableSpec.observability``) for every
     dataset, training evaluation and final evaluation of the run; the stage cache and the result files of an
     override are kept apart (``<table>_<preset>_obs-<mode>``). A ``seed`` other than 0 (a replicate: other
     source demonstrations, interventions, generation, training and trials) adds ``_seed<N>`` to the result files;
