@@ -1,16 +1,18 @@
 """Success of each Table 4 row split by the sign and size of the cube belief's y offset.
 
-Run from the project root after ``imgen experiment table4 --preset cpu --observability O`` as
-``python results/tasks/block_grasp_recovery_side.py O`` (default ``none``); its output is
-``block_grasp_recovery_side.txt`` (``none``) or ``block_grasp_recovery_side_O.txt`` beside this file. Each trial's
-offset is the one the Block Grasp adapter draws when reset with the trial's seed. The last lines count the source
-interventions and the generated datasets by the sign of their episodes' recorded offset, and the EE tilt (roll, pitch
-from the top-down grasp orientation) at the start of the I-MG interventions, by side.
+Run from the project root, on the machine that ran the table, with the table's result JSON:
+``python results/tasks/block_grasp_recovery_side.py results/table4_cpu.json`` (a seed replicate:
+``results/table4_cpu_seed1.json``). It reads the evaluations and datasets that JSON names, so runs that share a
+stage cache (seed replicates) are never mixed. Outputs beside this file: ``block_grasp_recovery_side.txt``
+(``results/table4_cpu_obs-none.json``), ``block_grasp_recovery_side_partial.txt`` (``results/table4_cpu.json``) and
+``block_grasp_recovery_side_partial_seed1.txt``. Each trial's offset is the one the Block Grasp adapter draws when
+reset with the trial's seed. The last lines count the source interventions and the generated datasets by the sign
+of their episodes' recorded offset, and the EE tilt (roll, pitch from the top-down grasp orientation) at the start
+of the I-MG interventions, by side.
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import sys
 from pathlib import Path
@@ -46,12 +48,14 @@ def tilt_by_side(path: str) -> dict[str, list[float]]:
     return {k: np.round(np.mean(v, axis=0), 2).tolist() for k, v in tilts.items()}
 
 
-def main(observability: str) -> None:
-    cache = f"runs/experiments/table4/cpu_obs-{observability}"
-    adapter = make_task("block_grasp", corruption="block", observability=observability)
+def main(results_json: str) -> None:
+    table = json.loads(Path(results_json).read_text())
+    rows, datasets = table["rows"], table["datasets"]["block_grasp"]
+    adapter = make_task("block_grasp", corruption="block", observability=table["observability"])
+    print(f"{table['command']} (observability {table['observability']}, seed {table['seed']})")
     print("row: successes with y offset > 0 | < 0 | |y| > 4.5 cm | |y| <= 4.5 cm | successes within 200 steps")
-    for path in sorted(glob.glob(f"{cache}/block_grasp-eval_*/eval.json")):
-        records = json.loads(Path(path).read_text())["records"]
+    for row, cells in rows.items():
+        records = json.loads(Path(cells["block_grasp"]["eval"]).read_text())["records"]
         y, ok, steps = [], [], []
         for r in records:
             adapter.reset(int(r["seed"]))
@@ -60,17 +64,16 @@ def main(observability: str) -> None:
             steps.append(int(r["steps"]))
         ya, oka, sa = np.array(y), np.array(ok), np.array(steps)
         pos, big = ya > 0, np.abs(ya) > 0.045
-        row = Path(path).parent.name.removeprefix("block_grasp-eval_").rsplit("-", 1)[0]
         print(f"{row:16s} {oka[pos].sum():2d}/{pos.sum():2d} | {oka[~pos].sum():2d}/{(~pos).sum():2d} | "
               f"{oka[big].sum():2d}/{big.sum():2d} | {oka[~big].sum():2d}/{(~big).sum():2d} | "
               f"{(oka & (sa <= 200)).sum():2d}")
     print("dataset: episodes with y offset > 0, < 0")
     for stage in ("src_int", "imgen_no_policy", "imgen"):
-        path = glob.glob(f"{cache}/block_grasp-{stage}-*/data.hdf5")[0]
-        print(f"{stage:16s} {offsets_by_sign(path)}")
-    path = glob.glob(f"{cache}/block_grasp-imgen-*/data.hdf5")[0]
-    print(f"imgen EE roll, pitch [deg] at the intervention start: {tilt_by_side(path)}")
+        print(f"{stage:16s} {offsets_by_sign(datasets[stage]['path'])}")
+    print(f"imgen EE roll, pitch [deg] at the intervention start: {tilt_by_side(datasets['imgen']['path'])}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "none")
+    if len(sys.argv) != 2 or not sys.argv[1].endswith(".json"):
+        raise SystemExit("usage: python results/tasks/block_grasp_recovery_side.py results/table4_<label>.json")
+    main(sys.argv[1])
