@@ -42,6 +42,49 @@ def markdown(spec: TableSpec, out: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def pooled_markdown(spec: TableSpec, runs: list[dict[str, Any]]) -> str:
+    """Replicates of one table (result JSONs of runs with different ``--seed``) side by side and pooled.
+
+    Each row's cell gives every replicate's successes and the pooled success rate over all their trials, with
+    the 95 % Wilson interval of the pooled count. Runs must share the table, its columns and its observability.
+    """
+    from imgen_core.errors import ImgenError
+    from imgen_core.learning.evaluate import wilson_interval
+
+    if not runs:
+        raise ImgenError("pooling needs at least one result JSON")
+    for run in runs:
+        if run.get("table") != spec.name or run.get("observability") != runs[0].get("observability"):
+            raise ImgenError(f"cannot pool {run.get('command')!r} with {runs[0].get('command')!r}: the table and the "
+                             "observability must match (valid: replicates of one table that differ in --seed)")
+    seeds = [run.get("seed", 0) for run in runs]
+    if len(set(seeds)) != len(seeds):
+        raise ImgenError(f"the replicates repeat a seed ({seeds}); pool runs with different --seed")
+    cols = [t for t in spec.columns if all(any(t in cells for cells in run["rows"].values()) for run in runs)]
+    if not cols:
+        raise ImgenError(f"the replicates share no column of {spec.name} (its columns: {', '.join(spec.columns)})")
+    head = " | ".join(f"{t} (ours, " + " / ".join(f"seed {s}" for s in seeds) + f" → pooled) | {t} (paper)"
+                      for t in cols)
+    lines = [f"# {spec.name} — {len(runs)} replicates pooled (seeds {', '.join(map(str, seeds))})", "",
+             "From: " + ", ".join(f"`{run['command']}` ({run['date']})" for run in runs), "",
+             f"| Dataset | {head} |", "|---|" + "---|---|" * len(cols)]
+    for key in spec.rows:
+        cells = []
+        for t in cols:
+            found = [run["rows"].get(key, {}).get(t) for run in runs]
+            if not all(found):
+                cells += ["—", spec.paper.get(key, {}).get(t, "—")]
+                continue
+            k, n = sum(c["successes"] for c in found), sum(c["trials"] for c in found)
+            lo, hi = wilson_interval(k, n)
+            cells += [" / ".join(f"{c['successes']}/{c['trials']}" for c in found)
+                      + f" → {100 * k / n:.0f}% [{100 * lo:.0f}–{100 * hi:.0f}]", spec.paper.get(key, {}).get(t, "—")]
+        lines.append(f"| {ROWS[key].name} | " + " | ".join(cells) + " |")
+    lines += ["", "Each replicate re-runs every stage with its seed: source demonstrations, interventions, "
+              "generation, training, checkpoint selection and the final trials.", ""]
+    return "\n".join(lines)
+
+
 def plot(spec: TableSpec, out: dict[str, Any], path: Path) -> None:
     import matplotlib
 

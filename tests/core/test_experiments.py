@@ -132,3 +132,40 @@ def test_a_replicate_seed_or_an_override_never_writes_over_the_default_result_fi
         resolve_run("table4", "cpu", root, tasks=["coffee"])
     with pytest.raises(ImgenError, match="preset"):
         resolve_run("table4", "gpu", root)
+
+
+def _run(seed: int, successes: dict[str, int], trials: int = 50, observability: str = "partial") -> dict:
+    """A Table 4 result JSON as ``run_table`` writes it (only the fields pooling reads)."""
+    return {"table": "table4", "seed": seed, "observability": observability, "date": "2026-12-07",
+            "command": "imgen experiment table4 --preset cpu" + (f" --seed {seed}" if seed else ""),
+            "rows": {row: {"block_grasp": {"successes": k, "trials": trials}} for row, k in successes.items()}}
+
+
+def test_replicates_pool_their_trials_with_the_wilson_interval_of_the_pooled_count(tmp_path, capsys):
+    import json
+
+    from imgen_cli.main import main
+    from imgen_core.experiments.report import pooled_markdown
+    from imgen_core.learning.evaluate import wilson_interval
+
+    a = _run(0, {"base": 0, "source_int": 9, "mg_demo": 9, "imgen_no_policy": 47, "imgen": 48})
+    b = _run(1, {"base": 1, "source_int": 6, "mg_demo": 14, "imgen_no_policy": 40, "imgen": 49})
+    md = pooled_markdown(get_table("table4"), [a, b])
+    lo, hi = wilson_interval(23, 100)
+    assert f"| MG Demo | 9/50 / 14/50 → 23% [{100 * lo:.0f}–{100 * hi:.0f}] | 42% |" in md
+    assert "| I-MG | 48/50 / 49/50 → 97% [" in md and "seeds 0, 1" in md
+    paths = []
+    for run in (a, b):
+        paths.append(tmp_path / f"r{run['seed']}.json")
+        paths[-1].write_text(json.dumps(run))
+    assert main(["pool", *map(str, paths), "--out", str(tmp_path / "pooled.md")]) == 0
+    assert (tmp_path / "pooled.md").read_text() == md + "\n"
+    capsys.readouterr()
+
+    with pytest.raises(ImgenError, match="repeat a seed"):
+        pooled_markdown(get_table("table4"), [a, a])
+    with pytest.raises(ImgenError, match="observability must match"):
+        pooled_markdown(get_table("table4"), [a, _run(1, {"base": 0}, observability="full")])
+    (tmp_path / "bad.json").write_text("{half")
+    assert main(["pool", str(paths[0]), str(tmp_path / "bad.json")]) != 0
+    assert "bad.json: not a readable result JSON" in capsys.readouterr().err
