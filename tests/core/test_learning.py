@@ -122,7 +122,11 @@ def test_wilson_interval_known_values():
     assert lo == pytest.approx(0.7864, abs=1e-3) and hi == pytest.approx(0.9565, abs=1e-3)
     lo, hi = wilson_interval(0, 50)
     assert lo == 0.0 and hi == pytest.approx(0.0714, abs=1e-3)
-    assert wilson_interval(50, 50)[1] == pytest.approx(1.0)
+    assert wilson_interval(50, 50)[1] == 1.0 and wilson_interval(0, 50)[0] == 0.0  # exact: plots need hi >= p
+    for n in (1, 3, 20, 50, 100, 1000):
+        for k in range(n + 1):
+            lo, hi = wilson_interval(k, n)
+            assert 0.0 <= lo <= k / n <= hi <= 1.0, (k, n, lo, hi)
     with pytest.raises(ConfigError):
         wilson_interval(3, 2)
 
