@@ -46,17 +46,26 @@ def pooled_markdown(spec: TableSpec, runs: list[dict[str, Any]]) -> str:
     """Replicates of one table (result JSONs of runs with different ``--seed``) side by side and pooled.
 
     Each row's cell gives every replicate's successes and the pooled success rate over all their trials, with
-    the 95 % Wilson interval of the pooled count. Runs must share the table, its columns and its observability.
+    the 95 % Wilson interval of the pooled count. Runs must share the table, the preset and the observability;
+    the columns pooled are those every run has.
     """
+    import re
+
     from imgen_core.errors import ImgenError
     from imgen_core.learning.evaluate import wilson_interval
 
     if not runs:
         raise ImgenError("pooling needs at least one result JSON")
+
+    def setting(run: dict[str, Any]) -> tuple[Any, ...]:
+        preset = re.search(r"--preset (\S+)", run.get("command", ""))
+        return run.get("table"), preset.group(1) if preset else None, run.get("observability")
+
     for run in runs:
-        if run.get("table") != spec.name or run.get("observability") != runs[0].get("observability"):
-            raise ImgenError(f"cannot pool {run.get('command')!r} with {runs[0].get('command')!r}: the table and the "
-                             "observability must match (valid: replicates of one table that differ in --seed)")
+        if run.get("table") != spec.name or setting(run) != setting(runs[0]):
+            raise ImgenError(f"cannot pool {run.get('command')!r} with {runs[0].get('command')!r}: the table, the "
+                             "preset and the observability must match (valid: replicates of one table that differ "
+                             "in --seed)")
     seeds = [run.get("seed", 0) for run in runs]
     if len(set(seeds)) != len(seeds):
         raise ImgenError(f"the replicates repeat a seed ({seeds}); pool runs with different --seed")

@@ -164,8 +164,12 @@ def test_replicates_pool_their_trials_with_the_wilson_interval_of_the_pooled_cou
 
     with pytest.raises(ImgenError, match="repeat a seed"):
         pooled_markdown(get_table("table4"), [a, a])
-    with pytest.raises(ImgenError, match="observability must match"):
+    with pytest.raises(ImgenError, match="preset and the observability must match"):
         pooled_markdown(get_table("table4"), [a, _run(1, {"base": 0}, observability="full")])
+    tiny = _run(1, {"base": 0})
+    tiny["command"] = tiny["command"].replace("--preset cpu", "--preset tiny")
+    with pytest.raises(ImgenError, match="preset and the observability must match"):
+        pooled_markdown(get_table("table4"), [a, tiny])
     (tmp_path / "bad.json").write_text("{half")
     assert main(["pool", str(paths[0]), str(tmp_path / "bad.json")]) != 0
     assert "bad.json: not a readable result JSON" in capsys.readouterr().err
