@@ -111,8 +111,8 @@ def plot(spec: TableSpec, out: dict[str, Any], path: Path) -> None:
                 continue
             names.append(ROWS[key].name)
             rates.append(100 * r["success_rate"])
-            err_lo.append(max(0.0, 100 * (r["success_rate"] - r["ci95"][0])))  # files written before the
-            err_hi.append(max(0.0, 100 * (r["ci95"][1] - r["success_rate"])))  # interval was exact at 0 and 1
+            err_lo.append(100 * (r["success_rate"] - r["ci95"][0]))
+            err_hi.append(100 * (r["ci95"][1] - r["success_rate"]))
         ax.bar(names, rates, yerr=[err_lo, err_hi], capsize=4, color="tab:blue")
         ax.set_ylim(0, 105)
         ax.set_ylabel("success %")

@@ -14,6 +14,7 @@ of the I-MG interventions, by side.
 from __future__ import annotations
 
 import json
+from collections import Counter
 import sys
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def main(results_json: str) -> None:
     rows, datasets = table["rows"], table["datasets"]["block_grasp"]
     adapter = make_task("block_grasp", corruption="block", observability=table["observability"])
     print(f"{table['command']} (observability {table['observability']}, seed {table['seed']})")
-    print("row: successes with y offset > 0 | < 0 | |y| > 4.5 cm | |y| <= 4.5 cm | successes within 200 steps")
+    print("row: successes with y offset > 0 | < 0 | |y| > 4.5 cm | |y| <= 4.5 cm | successes within 200 steps | "
+          "failure reasons")
     for row, cells in rows.items():
         records = json.loads(Path(cells["block_grasp"]["eval"]).read_text())["records"]
         y, ok, steps = [], [], []
@@ -66,7 +68,8 @@ def main(results_json: str) -> None:
         pos, big = ya > 0, np.abs(ya) > 0.045
         print(f"{row:16s} {oka[pos].sum():2d}/{pos.sum():2d} | {oka[~pos].sum():2d}/{(~pos).sum():2d} | "
               f"{oka[big].sum():2d}/{big.sum():2d} | {oka[~big].sum():2d}/{(~big).sum():2d} | "
-              f"{(oka & (sa <= 200)).sum():2d}")
+              f"{(oka & (sa <= 200)).sum():2d} | "
+              f"{dict(Counter(r['reason'] for r in records if not r['success']).most_common())}")
     print("dataset: episodes with y offset > 0, < 0")
     for stage in ("src_int", "imgen_no_policy", "imgen"):
         print(f"{stage:16s} {offsets_by_sign(datasets[stage]['path'])}")
