@@ -5,19 +5,30 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
+
+
+def read_results(paths: list[str]) -> list[dict[str, Any]]:
+    """The result JSONs that ``imgen experiment`` wrote at ``paths``; a clear error for an unreadable one."""
+    from imgen_core.errors import ImgenError
+
+    runs = []
+    for path in paths:
+        try:
+            run = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ImgenError(f"{path}: not a readable result JSON of `imgen experiment` ({e})") from e
+        if not isinstance(run, dict) or not isinstance(run.get("rows"), dict):
+            raise ImgenError(f"{path}: not a result JSON of `imgen experiment` (it has no 'rows' table)")
+        runs.append(run)
+    return runs
 
 
 def _pool(args: argparse.Namespace) -> int:
-    from imgen_core.errors import ImgenError
     from imgen_core.experiments.report import pooled_markdown
     from imgen_core.experiments.spec import get_table
 
-    runs = []
-    for path in args.results:
-        try:
-            runs.append(json.loads(Path(path).read_text()))
-        except (OSError, json.JSONDecodeError) as e:
-            raise ImgenError(f"{path}: not a readable result JSON of `imgen experiment` ({e})") from e
+    runs = read_results(args.results)
     text = pooled_markdown(get_table(runs[0].get("table", "?")), runs)
     print(text)
     if args.out:

@@ -16,11 +16,17 @@ def _cell(r: dict[str, Any]) -> str:
 
 def markdown(spec: TableSpec, out: dict[str, Any]) -> str:
     head = " | ".join(f"{t} (ours) | {t} (paper)" for t in spec.columns)
-    lines = [f"# {spec.name} — preset `{out['preset']}`", "",
-             f"Command: `{out['command']}` · date {out['date']} · wall time {out['wall_seconds'] / 60:.1f} min"
-             + (f" (this invocation; the {len(out['stage_seconds'])} stages' own times add up to "
-                f"{sum(out['stage_seconds'].values()) / 60:.1f} min)"
-                if out.get("stage_seconds") else ""), "",
+    if out.get("combined_from"):
+        origin = ["Columns run separately, assembled with `imgen combine`:", ""] + [
+            f"* `{c['command']}` · date {c['date']} · wall time {c['wall_seconds'] / 60:.1f} min (that invocation; "
+            f"its stages' own times add up to {c.get('stage_minutes', 0.0):.1f} min)"
+            for c in out["combined_from"]]
+    else:
+        origin = [f"Command: `{out['command']}` · date {out['date']} · wall time {out['wall_seconds'] / 60:.1f} min"
+                  + (f" (this invocation; the {len(out['stage_seconds'])} stages' own times add up to "
+                     f"{sum(out['stage_seconds'].values()) / 60:.1f} min)"
+                     if out.get("stage_seconds") else "")]
+    lines = [f"# {spec.name} — preset `{out['preset']}`", "", *origin, "",
              f"| Dataset | {head} |", "|---|" + "---|---|" * len(spec.columns)]
     for key in spec.rows:
         cells = []
@@ -49,8 +55,6 @@ def pooled_markdown(spec: TableSpec, runs: list[dict[str, Any]]) -> str:
     the 95 % Wilson interval of the pooled count. Runs must share the table, the preset and the observability;
     the columns pooled are those every run has.
     """
-    import re
-
     from imgen_core.errors import ImgenError
     from imgen_core.learning.evaluate import wilson_interval
 
@@ -58,8 +62,7 @@ def pooled_markdown(spec: TableSpec, runs: list[dict[str, Any]]) -> str:
         raise ImgenError("pooling needs at least one result JSON")
 
     def setting(run: dict[str, Any]) -> tuple[Any, ...]:
-        preset = re.search(r"--preset (\S+)", run.get("command", ""))
-        return run.get("table"), preset.group(1) if preset else None, run.get("observability")
+        return run.get("table"), _preset(run), run.get("observability")
 
     for run in runs:
         if run.get("table") != spec.name or setting(run) != setting(runs[0]):
@@ -92,6 +95,71 @@ def pooled_markdown(spec: TableSpec, runs: list[dict[str, Any]]) -> str:
     lines += ["", "Each replicate re-runs every stage with its seed: source demonstrations, interventions, "
               "generation, training, checkpoint selection and the final trials.", ""]
     return "\n".join(lines)
+
+
+def _preset(run: dict[str, Any]) -> str | None:
+    """The ``--preset`` of the command that wrote a result JSON."""
+    import re
+
+    found = re.search(r"--preset (\S+)", run.get("command", ""))
+    return found.group(1) if found else None
+
+
+def combined_run(spec: TableSpec, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Columns of one table run separately (``imgen experiment <table> --task T``) as one result of the whole table.
+
+    The runs must share the table, the preset, the observability and the seed, and each column may come from one
+    run only. The result has the fields ``run_table`` writes (rows, generation, datasets, the summed wall and stage
+    times) plus ``combined_from``: each run's command, date and wall time. Its label is the one the whole-table
+    run would have, so ``write_report`` writes ``results/<table>_<preset>[_obs-X][_seedN].*``.
+    """
+    from imgen_core.errors import ImgenError
+    from imgen_core.experiments.runner import resolve_run
+
+    if not runs:
+        raise ImgenError("combining needs at least one result JSON")
+    if spec.eval_columns:
+        raise ImgenError(f"{spec.name}'s columns ({', '.join(spec.eval_columns)}) are evaluation settings of one "
+                         "run, not tasks run separately; nothing to combine (valid: table1, table3)")
+
+    def setting(run: dict[str, Any]) -> tuple[Any, ...]:
+        return run.get("table"), _preset(run), run.get("observability"), run.get("seed", 0)
+
+    owner: dict[str, str] = {}
+    for run in runs:
+        if run.get("table") != spec.name or setting(run) != setting(runs[0]):
+            raise ImgenError(f"cannot combine {run.get('command')!r} with {runs[0].get('command')!r}: the table, "
+                             "the preset, the observability and the seed must match (valid: one table's columns "
+                             "run with different --task)")
+        for task in {t for cells in run["rows"].values() for t in cells}:
+            if task not in spec.columns:
+                raise ImgenError(f"{run.get('command')!r} has a column {task!r} that {spec.name} does not have "
+                                 f"(its columns: {', '.join(spec.columns)})")
+            if task in owner:
+                raise ImgenError(f"column {task!r} comes from both {owner[task]!r} and {run.get('command')!r}; "
+                                 "give each column once")
+            owner[task] = run.get("command", "?")
+    preset = _preset(runs[0])
+    if preset is None:
+        raise ImgenError(f"{runs[0].get('command')!r} names no --preset; not a result JSON of `imgen experiment`")
+    _, _, label = resolve_run(spec.name, preset, "runs/experiments", seed=runs[0].get("seed", 0),
+                              observability=runs[0].get("observability"))
+    out: dict[str, Any] = {"table": spec.name, "preset": label, "seed": runs[0].get("seed", 0), "rows": {},
+                           "generation": {}, "datasets": {}, "observability": runs[0].get("observability"),
+                           "stage_seconds": {}}
+    for run in runs:
+        for row, cells in run["rows"].items():
+            out["rows"].setdefault(row, {}).update(cells)
+        out["generation"].update(run.get("generation", {}))
+        out["datasets"].update(run.get("datasets", {}))
+        out["stage_seconds"].update(run.get("stage_seconds", {}))
+    out["wall_seconds"] = sum(run.get("wall_seconds", 0.0) for run in runs)
+    out["combined_from"] = [{"command": run.get("command"), "date": run.get("date"),
+                             "wall_seconds": run.get("wall_seconds", 0.0),
+                             "stage_minutes": sum(run.get("stage_seconds", {}).values()) / 60} for run in runs]
+    out["command"] = " && ".join(run.get("command", "?") for run in runs)
+    out["date"] = max(run.get("date", "") for run in runs)
+    return out
 
 
 def plot(spec: TableSpec, out: dict[str, Any], path: Path) -> None:
@@ -128,7 +196,11 @@ def plot(spec: TableSpec, out: dict[str, Any], path: Path) -> None:
         ax2.set_xlabel("epoch")
         ax2.set_ylabel("training loss (GMM NLL)")
         ax2.set_title(f"{t}: training curves")
-        ax2.legend(fontsize=7)
+        if ax2.get_lines():
+            ax2.legend(fontsize=7)
+        else:
+            ax2.text(0.5, 0.5, "training logs not on this machine", ha="center", va="center",
+                     transform=ax2.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -173,3 +173,55 @@ def test_replicates_pool_their_trials_with_the_wilson_interval_of_the_pooled_cou
     (tmp_path / "bad.json").write_text("{half")
     assert main(["pool", str(paths[0]), str(tmp_path / "bad.json")]) != 0
     assert "bad.json: not a readable result JSON" in capsys.readouterr().err
+
+
+def _column(task: str, successes: dict[str, int], seed: int = 0, table: str = "table1") -> dict:
+    """A result JSON of ``imgen experiment <table> --preset cpu --task <task>`` (the fields combining reads)."""
+    from imgen_core.learning.evaluate import wilson_interval
+
+    return {"table": table, "seed": seed, "observability": "full", "date": "2026-12-07", "preset": f"cpu_{task}",
+            "command": f"imgen experiment {table} --preset cpu --task {task}" + (f" --seed {seed}" if seed else ""),
+            "wall_seconds": 600.0, "stage_seconds": {f"{task}-train_base-0": 300.0, f"{task}-eval_base-0": 60.0},
+            "generation": {f"{task}/mg_demos": {"attempts": 201, "kept": 200, "success_rate": 0.995}},
+            "rows": {row: {task: {"successes": k, "trials": 50, "success_rate": k / 50,
+                                  "ci95": list(wilson_interval(k, 50)), "log": "absent/log.jsonl"}}
+                     for row, k in successes.items()}}
+
+
+def test_columns_run_separately_combine_into_the_whole_table(tmp_path, capsys):
+    import json
+
+    from imgen_cli.main import main
+    from imgen_core.experiments.report import combined_run
+
+    nut = _column("nut_insertion", {"base": 16, "imgen": 40})
+    coffee = _column("coffee", {"base": 2, "imgen": 46})
+    out = combined_run(get_table("table1"), [nut, coffee])
+    assert out["preset"] == "cpu" and out["wall_seconds"] == 1200.0 and len(out["stage_seconds"]) == 4
+    assert out["rows"]["imgen"] == {"nut_insertion": nut["rows"]["imgen"]["nut_insertion"],
+                                    "coffee": coffee["rows"]["imgen"]["coffee"]}
+    paths = []
+    for run in (nut, coffee):
+        paths.append(tmp_path / f"{run['preset']}.json")
+        paths[-1].write_text(json.dumps(run))
+    assert main(["combine", *map(str, paths), "--out-dir", str(tmp_path / "res")]) == 0
+    md = (tmp_path / "res" / "table1_cpu.md").read_text()
+    # the paper's layout: every column of the table, the ones not run shown as such, the paper's figures beside
+    assert "| I-MG | 80% [" in md and "| 98% | — | 70% | 92% [" in md and "| 80% |" in md
+    assert "`imgen experiment table1 --preset cpu --task coffee` · date 2026-12-07 · wall time 10.0 min" in md
+    assert "coffee/mg_demos | 201 | 200 | 100%" in md
+    assert json.loads((tmp_path / "res" / "table1_cpu.json").read_text())["rows"] == out["rows"]
+    assert (tmp_path / "res" / "table1_cpu.png").stat().st_size > 0
+    capsys.readouterr()
+
+    with pytest.raises(ImgenError, match="column 'coffee' comes from both"):
+        combined_run(get_table("table1"), [nut, coffee, coffee])
+    with pytest.raises(ImgenError, match="the seed must match"):
+        combined_run(get_table("table1"), [nut, _column("coffee", {"base": 2}, seed=1)])
+    with pytest.raises(ImgenError, match="does not have"):
+        combined_run(get_table("table1"), [nut, _column("block_grasp", {"base": 2})])
+    with pytest.raises(ImgenError, match="nothing to combine"):
+        combined_run(get_table("table2"), [_column("nut_peg_assembly", {"base": 2}, table="table2")])
+    (tmp_path / "norows.json").write_text('{"table": "table1"}')
+    assert main(["combine", str(paths[0]), str(tmp_path / "norows.json")]) != 0
+    assert "norows.json: not a result JSON of `imgen experiment` (it has no 'rows' table)" in capsys.readouterr().err
