@@ -48,6 +48,19 @@ def markdown(spec: TableSpec, out: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _preset(run: dict[str, Any]) -> str | None:
+    """The ``--preset`` of the command that wrote a result JSON."""
+    import re
+
+    found = re.search(r"--preset (\S+)", run.get("command", ""))
+    return found.group(1) if found else None
+
+
+def _setting(run: dict[str, Any]) -> tuple[Any, ...]:
+    """What runs must share to be pooled or combined: the table, the preset and the observability."""
+    return run.get("table"), _preset(run), run.get("observability")
+
+
 def pooled_markdown(spec: TableSpec, runs: list[dict[str, Any]]) -> str:
     """Replicates of one table (result JSONs of runs with different ``--seed``) side by side and pooled.
 
@@ -61,11 +74,8 @@ def pooled_markdown(spec: TableSpec, runs: list[dict[str, Any]]) -> str:
     if not runs:
         raise ImgenError("pooling needs at least one result JSON")
 
-    def setting(run: dict[str, Any]) -> tuple[Any, ...]:
-        return run.get("table"), _preset(run), run.get("observability")
-
     for run in runs:
-        if run.get("table") != spec.name or setting(run) != setting(runs[0]):
+        if run.get("table") != spec.name or _setting(run) != _setting(runs[0]):
             raise ImgenError(f"cannot pool {run.get('command')!r} with {runs[0].get('command')!r}: the table, the "
                              "preset and the observability must match (valid: replicates of one table that differ "
                              "in --seed)")
@@ -97,14 +107,6 @@ def pooled_markdown(spec: TableSpec, runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _preset(run: dict[str, Any]) -> str | None:
-    """The ``--preset`` of the command that wrote a result JSON."""
-    import re
-
-    found = re.search(r"--preset (\S+)", run.get("command", ""))
-    return found.group(1) if found else None
-
-
 def combined_run(spec: TableSpec, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Columns of one table run separately (``imgen experiment <table> --task T``) as one result of the whole table.
 
@@ -122,12 +124,10 @@ def combined_run(spec: TableSpec, runs: list[dict[str, Any]]) -> dict[str, Any]:
         raise ImgenError(f"{spec.name}'s columns ({', '.join(spec.eval_columns)}) are evaluation settings of one "
                          "run, not tasks run separately; nothing to combine (valid: table1, table3)")
 
-    def setting(run: dict[str, Any]) -> tuple[Any, ...]:
-        return run.get("table"), _preset(run), run.get("observability"), run.get("seed", 0)
-
+    first = (*_setting(runs[0]), runs[0].get("seed", 0))
     owner: dict[str, str] = {}
     for run in runs:
-        if run.get("table") != spec.name or setting(run) != setting(runs[0]):
+        if run.get("table") != spec.name or (*_setting(run), run.get("seed", 0)) != first:
             raise ImgenError(f"cannot combine {run.get('command')!r} with {runs[0].get('command')!r}: the table, "
                              "the preset, the observability and the seed must match (valid: one table's columns "
                              "run with different --task)")
