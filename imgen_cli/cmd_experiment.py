@@ -14,7 +14,7 @@ def _experiment(args: argparse.Namespace) -> int:
                                  ("test_demos", args.test_demos)) if v}
     out = run_table(args.table, args.preset, root=args.root, results=args.results, seed=args.seed,
                     sources=sources, workers=args.workers, observability=args.observability,
-                    tasks=args.task, jobs=args.jobs)
+                    tasks=args.task, jobs=args.jobs, rows=args.row)
     print(f"{args.results}/{args.table}_{out['preset']}.md ({out['wall_seconds'] / 60:.1f} min; "
           f"ran {len(out['stages_ran'])} stages, {len(out['stages_cached'])} cached)")
     return 0
@@ -42,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--observability", choices=["none", "full", "partial"],
                    help="contact observability for every stage (default: the table's, as in the paper)")
     p.add_argument("--task", action="append", help="run only this task of the table (repeatable)")
+    p.add_argument("--row", action="append",
+                   help="run only this row of the table (repeatable); writes <table>_<preset>_rows-<rows>.*")
     p.add_argument("--source-demos", help="human source demos (instead of the scripted oracle)")
     p.add_argument("--source-interventions", help="human source interventions")
     p.add_argument("--test-demos", help="human demos in the test environment")

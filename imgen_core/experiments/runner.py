@@ -214,11 +214,12 @@ def _train_rows(pipe: TaskPipeline, rows: tuple[str, ...], jobs: int) -> dict[st
 
 
 def resolve_run(table: str, preset: str, root: str, seed: int = 0, observability: str | None = None,
-                tasks: list[str] | None = None) -> tuple[TableSpec, Path, str]:
+                tasks: list[str] | None = None, rows: list[str] | None = None) -> tuple[TableSpec, Path, str]:
     """The table spec a run uses, its stage-cache directory and the label of its result files.
 
     An observability override keeps its own cache and files (``<preset>_obs-<mode>``); a task subset adds the
-    tasks' names; a seed other than 0 adds ``_seed<N>``, so a replicate never overwrites the seed-0 results.
+    tasks' names; a row subset adds ``_rows-<rows>``; a seed other than 0 adds ``_seed<N>``, so a replicate never
+    overwrites the seed-0 results. Subsets share the whole table's stage cache.
     """
     from dataclasses import replace
 
@@ -240,6 +241,13 @@ def resolve_run(table: str, preset: str, root: str, seed: int = 0, observability
         if tuple(tasks) != spec.tasks:
             spec = replace(spec, tasks=tuple(t for t in spec.tasks if t in tasks))
             label = f"{label}_{'-'.join(spec.tasks)}"
+    if rows:
+        bad = [r for r in rows if r not in spec.rows]
+        if bad:
+            raise ImgenError(f"{table} has no row(s) {bad}; its rows: {', '.join(spec.rows)}")
+        if set(rows) != set(spec.rows):
+            spec = replace(spec, rows=tuple(r for r in spec.rows if r in rows))
+            label = f"{label}_rows-{'-'.join(spec.rows)}"
     if seed < 0:
         raise ImgenError(f"seed must be >= 0, got {seed}")
     if seed:
@@ -250,10 +258,12 @@ def resolve_run(table: str, preset: str, root: str, seed: int = 0, observability
 def run_table(table: str, preset: str, root: str = "runs/experiments", results: str = "results", seed: int = 0,
               sources: dict[str, str] | None = None, workers: int | None = None,
               observability: str | None = None, tasks: list[str] | None = None,
-              jobs: int | None = None) -> dict[str, Any]:
+              jobs: int | None = None, rows: list[str] | None = None) -> dict[str, Any]:
     """Build, train and evaluate every row of ``table``; write Markdown + PNG + JSON under ``results``.
 
-    ``tasks`` restricts the run to some of the table's tasks (its result files then carry their names).
+    ``tasks`` restricts the run to some of the table's tasks, ``rows`` to some of its rows (the result files then
+    carry their names); a row subset builds only the datasets its rows train on (and the base policy if one of
+    them needs it).
     ``jobs`` rows train side by side once the base policy and the datasets exist (default: the preset's).
 
     ``observability`` overrides the table's contact observability (``TableSpec.observability``) for every
@@ -266,7 +276,8 @@ def run_table(table: str, preset: str, root: str = "runs/experiments", results: 
 
     from imgen_core.experiments.report import write_report
 
-    spec, cache_dir, label = resolve_run(table, preset, root, seed=seed, observability=observability, tasks=tasks)
+    spec, cache_dir, label = resolve_run(table, preset, root, seed=seed, observability=observability, tasks=tasks,
+                                         rows=rows)
     scale = get_scale(preset)
     if workers:
         scale = replace(scale, workers=workers)
@@ -295,7 +306,8 @@ def run_table(table: str, preset: str, root: str = "runs/experiments", results: 
     out["stage_seconds"] = cache.seconds  # every stage's own compute time, cached ones included
     out["command"] = f"imgen experiment {table} --preset {preset}" + (
         f" --observability {spec.observability}" if observability is not None else "") + (
-        "".join(f" --task {t}" for t in tasks) if tasks else "") + (f" --seed {seed}" if seed else "")
+        "".join(f" --task {t}" for t in tasks) if tasks else "") + (
+        "".join(f" --row {r}" for r in rows) if rows else "") + (f" --seed {seed}" if seed else "")
     out["date"] = time.strftime("%Y-%m-%d")
     write_report(spec, out, Path(results))
     return out
