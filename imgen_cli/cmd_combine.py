@@ -1,4 +1,4 @@
-"""``imgen combine RESULT.json RESULT.json ...``: one paper table's columns, run separately, as one table."""
+"""``imgen combine RESULT.json RESULT.json ...``: one paper table's columns or rows, run separately, as one table."""
 
 from __future__ import annotations
 
@@ -23,12 +23,13 @@ def _combine(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "combine", help="assemble a paper table from its columns run separately with --task",
+        "combine", help="assemble a paper table from its columns or rows run separately with --task / --row",
         description="Reads the result JSONs that `imgen experiment <table> --task T` writes "
-                    "(results/<table>_<preset>_<task>.json), one per column, and writes the whole table in the "
-                    "paper's layout as the whole-table run would name it: <out-dir>/<table>_<preset>.{md,png,json}. "
-                    "The runs must share the table, preset, observability and seed.",
+                    "(results/<table>_<preset>_<task>.json) or `--row R` writes "
+                    "(results/<table>_<preset>_rows-<rows>.json) and writes the whole table in the paper's layout "
+                    "as the whole-table run would name it: <out-dir>/<table>_<preset>.{md,png,json}. The runs must "
+                    "share the table, preset, observability and seed; each cell (row, column) comes from one run.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("results", nargs="+", help="result JSONs of one table, one per column")
+    p.add_argument("results", nargs="+", help="result JSONs of one table, each cell in one of them")
     p.add_argument("--out-dir", default="results", help="directory of the combined Markdown, PNG and JSON")
     p.set_defaults(func=_combine)

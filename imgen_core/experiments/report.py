@@ -108,37 +108,37 @@ def pooled_markdown(spec: TableSpec, runs: list[dict[str, Any]]) -> str:
 
 
 def combined_run(spec: TableSpec, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Columns of one table run separately (``imgen experiment <table> --task T``) as one result of the whole table.
+    """Parts of one table run separately (``imgen experiment <table> --task T`` / ``--row R``) as one result.
 
-    The runs must share the table, the preset, the observability and the seed, and each column may come from one
-    run only. The result has the fields ``run_table`` writes (rows, generation, datasets, the summed wall and stage
-    times) plus ``combined_from``: each run's command, date and wall time. Its label is the one the whole-table
-    run would have, so ``write_report`` writes ``results/<table>_<preset>[_obs-X][_seedN].*``.
+    The runs must share the table, the preset, the observability and the seed, and each cell (row, column) may
+    come from one run only. The result has the fields ``run_table`` writes (rows, generation, datasets, the summed
+    wall and stage times) plus ``combined_from``: each run's command, date and wall time. Its label is the one the
+    whole-table run would have, so ``write_report`` writes ``results/<table>_<preset>[_obs-X][_seedN].*``.
     """
     from imgen_core.errors import ImgenError
     from imgen_core.experiments.runner import resolve_run
 
     if not runs:
         raise ImgenError("combining needs at least one result JSON")
-    if spec.eval_columns:
-        raise ImgenError(f"{spec.name}'s columns ({', '.join(spec.eval_columns)}) are evaluation settings of one "
-                         "run, not tasks run separately; nothing to combine (valid: table1, table3)")
-
     first = (*_setting(runs[0]), runs[0].get("seed", 0))
-    owner: dict[str, str] = {}
+    owner: dict[tuple[str, str], str] = {}
     for run in runs:
         if run.get("table") != spec.name or (*_setting(run), run.get("seed", 0)) != first:
             raise ImgenError(f"cannot combine {run.get('command')!r} with {runs[0].get('command')!r}: the table, "
                              "the preset, the observability and the seed must match (valid: one table's columns "
-                             "run with different --task)")
-        for task in {t for cells in run["rows"].values() for t in cells}:
-            if task not in spec.columns:
-                raise ImgenError(f"{run.get('command')!r} has a column {task!r} that {spec.name} does not have "
-                                 f"(its columns: {', '.join(spec.columns)})")
-            if task in owner:
-                raise ImgenError(f"column {task!r} comes from both {owner[task]!r} and {run.get('command')!r}; "
-                                 "give each column once")
-            owner[task] = run.get("command", "?")
+                             "run with different --task, or its rows with different --row)")
+        for row, cells in run["rows"].items():
+            if row not in spec.rows:
+                raise ImgenError(f"{run.get('command')!r} has a row {row!r} that {spec.name} does not have "
+                                 f"(its rows: {', '.join(spec.rows)})")
+            for col in cells:
+                if col not in spec.columns:
+                    raise ImgenError(f"{run.get('command')!r} has a column {col!r} that {spec.name} does not have "
+                                     f"(its columns: {', '.join(spec.columns)})")
+                if (row, col) in owner:
+                    raise ImgenError(f"row {row!r}, column {col!r} comes from both {owner[row, col]!r} and "
+                                     f"{run.get('command')!r}; give each cell once")
+                owner[row, col] = run.get("command", "?")
     preset = _preset(runs[0])
     if preset is None:
         raise ImgenError(f"{runs[0].get('command')!r} names no --preset; not a result JSON of `imgen experiment`")

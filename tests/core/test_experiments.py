@@ -6,7 +6,7 @@ import pytest
 from imgen_core import corruption
 from imgen_core.errors import ImgenError
 from imgen_core.experiments.report import markdown
-from imgen_core.experiments.runner import run_table
+from imgen_core.experiments.runner import resolve_run, run_table
 from imgen_core.experiments.spec import ROWS, TABLES, get_table
 
 
@@ -78,6 +78,13 @@ def test_tiny_table4_end_to_end_trains_rows_side_by_side(tmp_path):
     again = run_table("table4", "tiny", root=str(tmp_path / "runs"), results=str(results), jobs=2)
     assert again["stages_ran"] == []
     assert json.dumps(again["rows"], sort_keys=True) == json.dumps(out["rows"], sort_keys=True)
+    # one row on its own shares the table's stage cache and writes its own files, with only that row
+    one = run_table("table4", "tiny", root=str(tmp_path / "runs"), results=str(results), rows=["mg_demo"])
+    assert one["stages_ran"] == [] and set(one["rows"]) == {"mg_demo"}
+    assert one["rows"]["mg_demo"] == out["rows"]["mg_demo"]
+    assert one["command"] == "imgen experiment table4 --preset tiny --row mg_demo"
+    md = (results / "table4_tiny_rows-mg_demo.md").read_text()
+    assert "| MG Demo |" in md and "| Base |" not in md and "| I-MG |" not in md
 
 
 def test_scaling_compares_a_tenth_of_the_imgen_data_with_ten_times_the_operator_interventions(tmp_path):
@@ -111,10 +118,36 @@ def test_scaling_compares_a_tenth_of_the_imgen_data_with_ten_times_the_operator_
                          ("src_int_x10", "interventions", 100), ("imgen", "imgen", 200)]
 
 
+def test_a_row_subset_builds_only_the_datasets_its_rows_train_on(tmp_path):
+    """Base + MG Demo needs the two MimicGen sets; neither the base policy nor the interventions are built."""
+    from imgen_core.experiments.runner import TaskPipeline, _train_rows
+    from imgen_core.experiments.spec import get_scale
+    from imgen_core.stages import StageCache
+
+    built: list[str] = []
+    trained: list[str] = []
+
+    class Recording(TaskPipeline):
+        def collect(self, name, kind, corruption, policy=None, n=None):  # type: ignore[override]
+            built.append(name)
+            return f"{name}.hdf5"
+
+        def generate(self, name, method, source, corruption, policy=None, n=None):  # type: ignore[override]
+            built.append(name)
+            return f"{name}.hdf5"
+
+        def train_row(self, row_key):  # type: ignore[override]
+            trained.append(row_key)
+            return {"row": row_key}
+
+    spec, _, _ = resolve_run("table2", "cpu", str(tmp_path), rows=["base_mg_demo"])
+    pipe = Recording(spec, "nut_peg_assembly", get_scale("cpu"), StageCache(tmp_path), 0, {})
+    assert _train_rows(pipe, spec.rows, jobs=2) == {"base_mg_demo": {"row": "base_mg_demo"}}
+    assert built == ["src_demos", "mg_demos", "test_demos", "mg_test_demos"] and trained == ["base_mg_demo"]
+
+
 def test_a_replicate_seed_or_an_override_never_writes_over_the_default_result_files(tmp_path):
     """Result labels and cache directories: the default, an observability override, a task subset, a seed."""
-    from imgen_core.experiments.runner import resolve_run
-
     root = str(tmp_path)
     spec, cache, label = resolve_run("table4", "cpu", root)
     assert (label, cache) == ("cpu", tmp_path / "table4" / "cpu") and spec.observability == "partial"
@@ -126,6 +159,13 @@ def test_a_replicate_seed_or_an_override_never_writes_over_the_default_result_fi
     assert (label, cache) == ("cpu_seed1", tmp_path / "table4" / "cpu")  # stages keyed by the seed, files apart
     _, _, label = resolve_run("table1", "cpu", root, seed=2, observability="none", tasks=["coffee"])
     assert label == "cpu_obs-none_coffee_seed2"
+    spec, cache, label = resolve_run("table2", "cpu", root, rows=["imgen", "base_mg_demo"])
+    assert (label, cache) == ("cpu_rows-base_mg_demo-imgen", tmp_path / "table2" / "cpu")  # the table's order
+    assert spec.rows == ("base_mg_demo", "imgen")
+    _, _, label = resolve_run("table4", "cpu", root, rows=list(get_table("table4").rows))  # every row: the table
+    assert label == "cpu"
+    with pytest.raises(ImgenError, match="no row.*weighted_src_int.*its rows: base, source_int"):
+        resolve_run("table4", "cpu", root, rows=["weighted_src_int"])
     with pytest.raises(ImgenError, match="seed must be >= 0"):
         resolve_run("table4", "cpu", root, seed=-1)
     with pytest.raises(ImgenError, match="no task"):
@@ -188,6 +228,16 @@ def _column(task: str, successes: dict[str, int], seed: int = 0, table: str = "t
                      for row, k in successes.items()}}
 
 
+def _columns_of_rows(table: str, successes: dict[str, int]) -> dict:
+    """A result JSON of ``imgen experiment <table> --preset cpu --row R ...``: every column of the given rows."""
+    spec = get_table(table)
+    rows = "".join(f" --row {r}" for r in successes)
+    return {"table": table, "seed": 0, "observability": spec.observability, "date": "2026-12-07",
+            "preset": f"cpu_rows-{'-'.join(successes)}", "command": f"imgen experiment {table} --preset cpu{rows}",
+            "wall_seconds": 600.0, "rows": {row: {c: {"successes": k, "trials": 50} for c in spec.columns}
+                                            for row, k in successes.items()}}
+
+
 def test_columns_run_separately_combine_into_the_whole_table(tmp_path, capsys):
     import json
 
@@ -214,14 +264,22 @@ def test_columns_run_separately_combine_into_the_whole_table(tmp_path, capsys):
     assert (tmp_path / "res" / "table1_cpu.png").stat().st_size > 0
     capsys.readouterr()
 
-    with pytest.raises(ImgenError, match="column 'coffee' comes from both"):
+    with pytest.raises(ImgenError, match="row 'base', column 'coffee' comes from both"):
         combined_run(get_table("table1"), [nut, coffee, coffee])
     with pytest.raises(ImgenError, match="the seed must match"):
         combined_run(get_table("table1"), [nut, _column("coffee", {"base": 2}, seed=1)])
     with pytest.raises(ImgenError, match="does not have"):
         combined_run(get_table("table1"), [nut, _column("block_grasp", {"base": 2})])
-    with pytest.raises(ImgenError, match="nothing to combine"):
-        combined_run(get_table("table2"), [_column("nut_peg_assembly", {"base": 2}, table="table2")])
+    with pytest.raises(ImgenError, match="row 'source_demo' that table3 does not have"):
+        combined_run(get_table("table3"), [_column("coffee", {"source_demo": 2}, table="table3")])
+    # rows run separately (Table 2: every row has the three geometry columns) combine the same way
+    rows_a = _columns_of_rows("table2", {"base": 22, "imgen": 10})
+    rows_b = _columns_of_rows("table2", {"base_mg_demo": 30})
+    t2 = combined_run(get_table("table2"), [rows_a, rows_b])
+    assert set(t2["rows"]) == {"base", "imgen", "base_mg_demo"} and t2["preset"] == "cpu"
+    assert t2["rows"]["base_mg_demo"]["mixture"]["successes"] == 30
+    with pytest.raises(ImgenError, match="row 'base', column 'geometry_1' comes from both"):
+        combined_run(get_table("table2"), [rows_a, _columns_of_rows("table2", {"base": 1})])
     (tmp_path / "norows.json").write_text('{"table": "table1"}')
     assert main(["combine", str(paths[0]), str(tmp_path / "norows.json")]) != 0
     assert "norows.json: not a result JSON of `imgen experiment` (it has no 'rows' table)" in capsys.readouterr().err
