@@ -17,9 +17,11 @@ def _cell(r: dict[str, Any]) -> str:
 def markdown(spec: TableSpec, out: dict[str, Any]) -> str:
     head = " | ".join(f"{t} (ours) | {t} (paper)" for t in spec.columns)
     if out.get("combined_from"):
-        origin = ["Columns run separately, assembled with `imgen combine`:", ""] + [
-            f"* `{c['command']}` · date {c['date']} · wall time {c['wall_seconds'] / 60:.1f} min (that invocation; "
-            f"its stages' own times add up to {c.get('stage_minutes', 0.0):.1f} min)"
+        origin = ["Parts of the table run separately, assembled with `imgen combine`:", ""] + [
+            f"* `{c['command']}` · date {c['date']} · "
+            + (f"wall time {c['wall_seconds'] / 60:.1f} min (that invocation; " if c.get("wall_seconds") is not None
+               else "wall time not recorded (")
+            + f"its stages' own times add up to {c.get('stage_minutes', 0.0):.1f} min)"
             for c in out["combined_from"]]
     else:
         origin = [f"Command: `{out['command']}` · date {out['date']} · wall time {out['wall_seconds'] / 60:.1f} min"
@@ -135,6 +137,10 @@ def combined_run(spec: TableSpec, runs: list[dict[str, Any]]) -> dict[str, Any]:
                 if col not in spec.columns:
                     raise ImgenError(f"{run.get('command')!r} has a column {col!r} that {spec.name} does not have "
                                      f"(its columns: {', '.join(spec.columns)})")
+                missing = [k for k in ("successes", "trials", "success_rate", "ci95") if k not in cells[col]]
+                if missing:
+                    raise ImgenError(f"{run.get('command')!r}: row {row!r}, column {col!r} lacks {missing}; not a "
+                                     "result JSON of `imgen experiment`")
                 if (row, col) in owner:
                     raise ImgenError(f"row {row!r}, column {col!r} comes from both {owner[row, col]!r} and "
                                      f"{run.get('command')!r}; give each cell once")
@@ -153,9 +159,9 @@ def combined_run(spec: TableSpec, runs: list[dict[str, Any]]) -> dict[str, Any]:
         out["generation"].update(run.get("generation", {}))
         out["datasets"].update(run.get("datasets", {}))
         out["stage_seconds"].update(run.get("stage_seconds", {}))
-    out["wall_seconds"] = sum(run.get("wall_seconds", 0.0) for run in runs)
+    out["wall_seconds"] = sum(run.get("wall_seconds") or 0.0 for run in runs)
     out["combined_from"] = [{"command": run.get("command"), "date": run.get("date"),
-                             "wall_seconds": run.get("wall_seconds", 0.0),
+                             "wall_seconds": run.get("wall_seconds"),
                              "stage_minutes": sum(run.get("stage_seconds", {}).values()) / 60} for run in runs]
     out["command"] = " && ".join(run.get("command", "?") for run in runs)
     out["date"] = max(run.get("date", "") for run in runs)
@@ -189,7 +195,7 @@ def plot(spec: TableSpec, out: dict[str, Any], path: Path) -> None:
         ax2 = axes[i][1]
         for key in spec.rows:
             r = out["rows"].get(key, {}).get(t)
-            if not r or not Path(r["log"]).exists():
+            if not r or not r.get("log") or not Path(r["log"]).exists():
                 continue
             recs = [json.loads(line) for line in Path(r["log"]).read_text().splitlines()]
             ax2.plot([x["epoch"] for x in recs], [x["loss"] for x in recs], label=ROWS[key].name)

@@ -230,12 +230,16 @@ def _column(task: str, successes: dict[str, int], seed: int = 0, table: str = "t
 
 def _columns_of_rows(table: str, successes: dict[str, int]) -> dict:
     """A result JSON of ``imgen experiment <table> --preset cpu --row R ...``: every column of the given rows."""
+    from imgen_core.learning.evaluate import wilson_interval
+
     spec = get_table(table)
     rows = "".join(f" --row {r}" for r in successes)
     return {"table": table, "seed": 0, "observability": spec.observability, "date": "2026-12-07",
             "preset": f"cpu_rows-{'-'.join(successes)}", "command": f"imgen experiment {table} --preset cpu{rows}",
-            "wall_seconds": 600.0, "rows": {row: {c: {"successes": k, "trials": 50} for c in spec.columns}
-                                            for row, k in successes.items()}}
+            "wall_seconds": 600.0,
+            "rows": {row: {c: {"successes": k, "trials": 50, "success_rate": k / 50,
+                               "ci95": list(wilson_interval(k, 50))} for c in spec.columns}
+                     for row, k in successes.items()}}
 
 
 def test_columns_run_separately_combine_into_the_whole_table(tmp_path, capsys):
@@ -280,6 +284,15 @@ def test_columns_run_separately_combine_into_the_whole_table(tmp_path, capsys):
     assert t2["rows"]["base_mg_demo"]["mixture"]["successes"] == 30
     with pytest.raises(ImgenError, match="row 'base', column 'geometry_1' comes from both"):
         combined_run(get_table("table2"), [rows_a, _columns_of_rows("table2", {"base": 1})])
+    # a part whose wall time was not recorded says so, instead of a made-up 0.0 min
+    del rows_b["wall_seconds"]
+    md = markdown(get_table("table2"), combined_run(get_table("table2"), [rows_a, rows_b]))
+    assert "--row base_mg_demo` · date 2026-12-07 · wall time not recorded" in md
+    assert "| Base + MG Demo | 60% [" in md
+    broken = _columns_of_rows("table2", {"source_int": 5})
+    del broken["rows"]["source_int"]["mixture"]["ci95"]
+    with pytest.raises(ImgenError, match="row 'source_int', column 'mixture' lacks \\['ci95'\\]"):
+        combined_run(get_table("table2"), [rows_a, broken])
     (tmp_path / "norows.json").write_text('{"table": "table1"}')
     assert main(["combine", str(paths[0]), str(tmp_path / "norows.json")]) != 0
     assert "norows.json: not a result JSON of `imgen experiment` (it has no 'rows' table)" in capsys.readouterr().err
