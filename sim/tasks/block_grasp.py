@@ -27,18 +27,15 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from imgen_core import corruption as corruption_lib
 from imgen_core import frames, se3
 from imgen_core import keys as K
-from imgen_core.errors import ConfigError, SafetyError, check_choice
+from imgen_core.errors import ConfigError, check_choice
 from imgen_core.mistakes import GraspState, GripperContacts, block_grasp_mistake
 from imgen_core.task import SubtaskSpec
-from sim.robot import PandaTwin
 from sim.tasks.block_grasp_env import CUBE_SIZE, ENV_NAME, GRIPPER_OPEN_ACTION, HORIZON, default_controller_config
 from sim.tasks.common import AdapterCommon, horizontal_direction
 
 TASK_NAME = "block_grasp"
-OBSERVABILITY = ("none", "full", "partial")
 OPEN_WIDTH = 0.08
 GRASP_SIGNAL = "grasp"
 OBS_CONTACT_FLAG = "cube_contact_flag"
@@ -83,23 +80,9 @@ class BlockGraspAdapter(AdapterCommon):
 
     def __init__(self, corruption: str = "none", observability: str = "none", horizon: int = HORIZON,
                  **env_overrides: Any) -> None:
-        import robosuite
-
         import sim.tasks.block_grasp_env  # noqa: F401  (registers ENV_NAME)
 
-        check_choice("observability", observability, OBSERVABILITY)
-        if horizon < 1:
-            raise ConfigError(f"horizon={horizon} must be >= 1")
-        self.corruption_model = corruption_lib.get(corruption)
-        self.observability = observability
-        self.horizon = int(horizon)
-        self._env_kwargs = default_env_kwargs(**env_overrides)
-        self._env_kwargs["horizon"] = self.horizon
-        self.env = robosuite.make(ENV_NAME, **self._env_kwargs)
-        self.robot = PandaTwin(self.env)
-        self._corruption = corruption_lib.NO_CORRUPTION
-        self._bind_env()
-        self._begin_episode()
+        self._setup(ENV_NAME, default_env_kwargs(**env_overrides), corruption, observability, horizon)
 
     # ------------------------------------------------------------------ internals
     def _bind_env(self) -> None:
@@ -186,21 +169,6 @@ class BlockGraspAdapter(AdapterCommon):
         self.env.cur_time = float(state[0])
         self._begin_episode()
         self._last_gripper_cmd = float(-grip[0])
-        self._update_observability()
-        return self.observation()
-
-    def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
-        """One 20 Hz control step with a normalised 7-D action."""
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (K.ACTION_DIM,):
-            raise SafetyError(f"action has shape {a.shape}, expected ({K.ACTION_DIM},)")
-        if not np.all(np.isfinite(a)):
-            raise SafetyError(f"action contains NaN/inf: {a.tolist()}")
-        self.env.step(a)
-        # lite physics leaves body/site poses one substep behind qpos; refresh them (contacts stay from step1)
-        mujoco.mj_kinematics(self._m, self._d)
-        self._invalidate()
-        self._last_gripper_cmd = float(a[6])
         self._update_observability()
         return self.observation()
 

@@ -1,20 +1,26 @@
-"""What every task adapter shares: MuJoCo state and contact access, the corruption sample, OSC action ↔ target.
+"""What every task adapter shares: construction, the control step, MuJoCo state and contact access, the corruption
+sample, OSC action ↔ target.
 
-A task adapter derives from :class:`AdapterCommon` and sets, in its own construction/binding code:
-``self.env`` (the robosuite env), ``self.robot`` (:class:`sim.robot.PandaTwin`), ``self._d`` (its ``MjData``),
-``self._mask`` (geom-group name → boolean mask over geoms, for :meth:`_pair_mask`), ``self._cache`` (per-step
-memo, cleared by :meth:`_invalidate`), ``self._corruption`` and ``self._last_gripper_cmd``.
+A task adapter derives from :class:`AdapterCommon`, builds itself with :meth:`_setup` (which sets ``self.env``, the
+robosuite env, and ``self.robot``, its :class:`sim.robot.PandaTwin`) and defines ``_bind_env`` (sets ``self._m``,
+``self._d``, the model and its ``MjData``, and ``self._mask``: geom-group name → boolean mask over geoms, for
+:meth:`_pair_mask`), ``_begin_episode`` (per-episode state, ``self._cache``: per-step memo cleared by
+:meth:`_invalidate`, ``self._last_gripper_cmd``), ``_update_observability`` (after every step) and ``observation``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import mujoco
 import numpy as np
 
 from imgen_core import corruption as corruption_lib
-from imgen_core.errors import ConfigError
+from imgen_core import keys as K
+from imgen_core.errors import ConfigError, SafetyError, check_choice
 from sim import osc
+
+OBSERVABILITY = ("none", "full", "partial")
 
 
 def horizontal_direction(point: np.ndarray, centre: np.ndarray) -> np.ndarray:
@@ -29,11 +35,59 @@ class AdapterCommon:
 
     env: Any
     robot: Any
+    _m: Any
     _d: Any
     _mask: dict[str, np.ndarray]
     _cache: dict[str, Any]
     _corruption: corruption_lib.CorruptionSample
     _last_gripper_cmd: float
+
+    def _setup(self, env_name: str, env_kwargs: dict[str, Any], corruption: str, observability: str,
+               horizon: int) -> None:
+        """Build the registered robosuite env ``env_name`` with ``env_kwargs`` and an episode of ``horizon`` steps."""
+        import robosuite
+
+        from sim.robot import PandaTwin
+
+        check_choice("observability", observability, OBSERVABILITY)
+        if horizon < 1:
+            raise ConfigError(f"horizon={horizon} must be >= 1")
+        self.corruption_model = corruption_lib.get(corruption)
+        self.observability = observability
+        self.horizon = int(horizon)
+        self._env_kwargs = dict(env_kwargs, horizon=self.horizon)
+        self.env = robosuite.make(env_name, **self._env_kwargs)
+        self.robot = PandaTwin(self.env)
+        self._corruption = corruption_lib.NO_CORRUPTION
+        self._bind_env()
+        self._begin_episode()
+
+    def _bind_env(self) -> None:
+        raise NotImplementedError
+
+    def _begin_episode(self) -> None:
+        raise NotImplementedError
+
+    def _update_observability(self) -> None:
+        raise NotImplementedError
+
+    def observation(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
+        """One 20 Hz control step with a normalised 7-D action (NaN/inf or a wrong shape is refused)."""
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        if a.shape != (K.ACTION_DIM,):
+            raise SafetyError(f"action has shape {a.shape}, expected ({K.ACTION_DIM},)")
+        if not np.all(np.isfinite(a)):
+            raise SafetyError(f"action contains NaN/inf: {a.tolist()}")
+        self.env.step(a)
+        # lite physics leaves body/site poses one substep behind qpos; refresh them (contacts stay from step1)
+        mujoco.mj_kinematics(self._m, self._d)
+        self._invalidate()
+        self._last_gripper_cmd = float(a[6])
+        self._update_observability()
+        return self.observation()
 
     def _invalidate(self) -> None:
         self._cache.clear()

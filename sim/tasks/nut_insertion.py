@@ -31,12 +31,10 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from imgen_core import corruption as corruption_lib
 from imgen_core import frames, se3
 from imgen_core import keys as K
-from imgen_core.errors import ConfigError, SafetyError, check_choice
+from imgen_core.errors import ConfigError, check_choice
 from imgen_core.task import SubtaskSpec
-from sim.robot import PandaTwin
 from sim.tasks.common import AdapterCommon
 from sim.tasks.nut_insertion_env import (
     ENV_NAME,
@@ -50,7 +48,6 @@ from sim.tasks.nut_insertion_env import (
 )
 
 TASK_NAME = "nut_insertion"
-OBSERVABILITY = ("none", "full", "partial")
 OBS_CONTACT_FLAG = "peg_contact_flag"
 OBS_CONTACT_POS = "peg_contact_pos"
 CONTACT_SIGNAL = "nut_on_peg_contact"
@@ -99,23 +96,9 @@ class NutInsertionAdapter(AdapterCommon):
 
     def __init__(self, corruption: str = "none", observability: str = "none", horizon: int = 300,
                  **env_overrides: Any) -> None:
-        import robosuite
-
         import sim.tasks.nut_insertion_env  # noqa: F401  (registers ENV_NAME)
 
-        check_choice("observability", observability, OBSERVABILITY)
-        if horizon < 1:
-            raise ConfigError(f"horizon={horizon} must be >= 1")
-        self.corruption_model = corruption_lib.get(corruption)
-        self.observability = observability
-        self.horizon = int(horizon)
-        self._env_kwargs = default_env_kwargs(**env_overrides)
-        self._env_kwargs["horizon"] = self.horizon
-        self.env = robosuite.make(ENV_NAME, **self._env_kwargs)
-        self.robot = PandaTwin(self.env)
-        self._corruption = corruption_lib.NO_CORRUPTION
-        self._bind_env()
-        self._begin_episode()
+        self._setup(ENV_NAME, default_env_kwargs(**env_overrides), corruption, observability, horizon)
 
     # ------------------------------------------------------------------ internals
     def _bind_env(self) -> None:
@@ -195,21 +178,6 @@ class NutInsertionAdapter(AdapterCommon):
         self.env.cur_time = float(state[0])
         self._begin_episode()
         self._last_gripper_cmd = float(grip[1])
-        self._update_observability()
-        return self.observation()
-
-    def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
-        """One 20 Hz control step with a normalised 7-D action."""
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (K.ACTION_DIM,):
-            raise SafetyError(f"action has shape {a.shape}, expected ({K.ACTION_DIM},)")
-        if not np.all(np.isfinite(a)):
-            raise SafetyError(f"action contains NaN/inf: {a.tolist()}")
-        self.env.step(a)
-        # lite physics leaves body/site poses one substep behind qpos; refresh them (contacts stay from step1)
-        mujoco.mj_kinematics(self._m, self._d)
-        self._invalidate()
-        self._last_gripper_cmd = float(a[6])
         self._update_observability()
         return self.observation()
 

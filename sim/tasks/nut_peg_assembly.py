@@ -38,17 +38,15 @@ import numpy as np
 from imgen_core import corruption as corruption_lib
 from imgen_core import frames, se3
 from imgen_core import keys as K
-from imgen_core.errors import ConfigError, SafetyError, check_choice
+from imgen_core.errors import ConfigError, check_choice
 from imgen_core.mistakes import CLOSED_ON_AIR
 from imgen_core.task import SubtaskSpec
-from sim.robot import PandaTwin
 from sim.tasks.block_grasp import OPEN_WIDTH
 from sim.tasks.block_grasp_env import GRIPPER_OPEN_ACTION
 from sim.tasks.common import AdapterCommon
 from sim.tasks.nut_peg_assembly_env import ENV_NAME, HANDLE_HALF_WIDTH, NUT_OUTER_HALF, default_controller_config
 
 TASK_NAME = "nut_peg_assembly"
-OBSERVABILITY = ("none", "full", "partial")
 GRASP_SIGNAL = "grasp"
 CONTACT_FLAG_KEY = "nut_contact_flag"
 GRASP_LIFT = 0.01  # [m] nut lift that completes the grasp subtask
@@ -91,23 +89,9 @@ class NutPegAssemblyAdapter(AdapterCommon):
 
     def __init__(self, corruption: str = "none", observability: str = "none", horizon: int = 400,
                  **env_overrides: Any) -> None:
-        import robosuite
-
         import sim.tasks.nut_peg_assembly_env  # noqa: F401  (registers ENV_NAME)
 
-        check_choice("observability", observability, OBSERVABILITY)
-        if horizon < 1:
-            raise ConfigError(f"horizon={horizon} must be >= 1")
-        self.corruption_model = corruption_lib.get(corruption)
-        self.observability = observability
-        self.horizon = int(horizon)
-        self._env_kwargs = default_env_kwargs(**env_overrides)
-        self._env_kwargs["horizon"] = self.horizon
-        self.env = robosuite.make(ENV_NAME, **self._env_kwargs)
-        self.robot = PandaTwin(self.env)
-        self._corruption = corruption_lib.NO_CORRUPTION
-        self._bind_env()
-        self._begin_episode()
+        self._setup(ENV_NAME, default_env_kwargs(**env_overrides), corruption, observability, horizon)
 
     # ------------------------------------------------------------------ internals
     def _bind_env(self) -> None:
@@ -183,20 +167,6 @@ class NutPegAssemblyAdapter(AdapterCommon):
         self.env.cur_time = float(state[0])
         self._begin_episode()
         self._last_gripper_cmd = float(-grip[0])
-        self._update_observability()
-        return self.observation()
-
-    def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
-        """One 20 Hz control step with a normalised 7-D action (NaN/inf or a wrong shape is refused)."""
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (K.ACTION_DIM,):
-            raise SafetyError(f"action has shape {a.shape}, expected ({K.ACTION_DIM},)")
-        if not np.all(np.isfinite(a)):
-            raise SafetyError(f"action contains NaN/inf: {a.tolist()}")
-        self.env.step(a)
-        mujoco.mj_kinematics(self._m, self._d)  # lite physics leaves body poses one substep behind
-        self._invalidate()
-        self._last_gripper_cmd = float(a[6])
         self._update_observability()
         return self.observation()
 

@@ -35,18 +35,15 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from imgen_core import corruption as corruption_lib
 from imgen_core import frames, se3
 from imgen_core import keys as K
-from imgen_core.errors import ConfigError, SafetyError, check_choice
+from imgen_core.errors import ConfigError, check_choice
 from imgen_core.task import SubtaskSpec
-from sim.robot import PandaTwin
 from sim.tasks import two_piece_assembly_env as tpa_env
 from sim.tasks.common import AdapterCommon, horizontal_direction
 from sim.tasks.two_piece_assembly_env import ENV_NAME, GRIPPER_CLOSED_ACTION, default_controller_config
 
 TASK_NAME = "two_piece_assembly"
-OBSERVABILITY = ("none", "full", "partial")
 OPEN_WIDTH = 0.08
 CONTACT_SIGNAL = "piece_receptacle_contact"
 OBS_CONTACT_FLAG = "receptacle_contact_flag"
@@ -113,23 +110,9 @@ class TwoPieceAssemblyAdapter(AdapterCommon):
 
     def __init__(self, corruption: str = "none", observability: str = "none", horizon: int = 300,
                  **env_overrides: Any) -> None:
-        import robosuite
-
         import sim.tasks.two_piece_assembly_env  # noqa: F401  (registers ENV_NAME)
 
-        check_choice("observability", observability, OBSERVABILITY)
-        if horizon < 1:
-            raise ConfigError(f"horizon={horizon} must be >= 1")
-        self.corruption_model = corruption_lib.get(corruption)
-        self.observability = observability
-        self.horizon = int(horizon)
-        self._env_kwargs = default_env_kwargs(**env_overrides)
-        self._env_kwargs["horizon"] = self.horizon
-        self.env = robosuite.make(ENV_NAME, **self._env_kwargs)
-        self.robot = PandaTwin(self.env)
-        self._corruption = corruption_lib.NO_CORRUPTION
-        self._bind_env()
-        self._begin_episode()
+        self._setup(ENV_NAME, default_env_kwargs(**env_overrides), corruption, observability, horizon)
 
     # ------------------------------------------------------------------ internals
     def _bind_env(self) -> None:
@@ -206,20 +189,6 @@ class TwoPieceAssemblyAdapter(AdapterCommon):
         self.env.cur_time = float(state[0])
         self._begin_episode()
         self._last_gripper_cmd = float(grip[1])
-        self._update_observability()
-        return self.observation()
-
-    def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
-        """One 20 Hz control step with a normalised 7-D action."""
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (K.ACTION_DIM,):
-            raise SafetyError(f"action has shape {a.shape}, expected ({K.ACTION_DIM},)")
-        if not np.all(np.isfinite(a)):
-            raise SafetyError(f"action contains NaN/inf: {a.tolist()}")
-        self.env.step(a)
-        mujoco.mj_kinematics(self._m, self._d)  # lite physics leaves poses one substep behind qpos
-        self._invalidate()
-        self._last_gripper_cmd = float(a[6])
         self._update_observability()
         return self.observation()
 
