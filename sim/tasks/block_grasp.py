@@ -32,8 +32,8 @@ from imgen_core import keys as K
 from imgen_core.errors import ConfigError, check_choice
 from imgen_core.mistakes import GraspState, GripperContacts, block_grasp_mistake
 from imgen_core.task import SubtaskSpec
-from sim.tasks.block_grasp_env import CUBE_SIZE, ENV_NAME, GRIPPER_OPEN_ACTION, HORIZON, default_controller_config
-from sim.tasks.common import AdapterCommon, horizontal_direction
+from sim.tasks.block_grasp_env import CUBE_SIZE, ENV_NAME, GRIPPER_OPEN_ACTION, HORIZON
+from sim.tasks.common import AdapterCommon, horizontal_direction, table_env_kwargs
 
 TASK_NAME = "block_grasp"
 OPEN_WIDTH = 0.08
@@ -41,22 +41,15 @@ GRASP_SIGNAL = "grasp"
 OBS_CONTACT_FLAG = "cube_contact_flag"
 OBS_CONTACT_POS = "cube_contact_pos"
 OBS_CONTACT_DIR = "cube_contact_dir"
-DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
 
 
 def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
     """JSON-able ``robosuite.make`` kwargs of the Block Grasp env (no rendering, no cameras by default)."""
-    kw: dict[str, Any] = {
-        "robots": "Panda", "controller_configs": default_controller_config(), "gripper_types": "default",
-        "initialization_noise": "default", "table_full_size": [0.8, 0.8, 0.05],
-        "table_friction": [1.0, 5e-3, 1e-4], "cube_size": CUBE_SIZE, "cube_density": 500.0,
-        "cube_friction": [1.0, 5e-3, 1e-4], "cube_x_range": [0.46, 0.66], "cube_y_range": [-0.15, 0.15],
-        "cube_yaw_range": [-np.pi / 18, np.pi / 18], "lift_height": 0.05, "use_camera_obs": False,
-        "use_object_obs": True, "has_renderer": False, "has_offscreen_renderer": False, "control_freq": 20,
-        "lite_physics": True, "horizon": HORIZON, "ignore_done": True, "hard_reset": False, "reward_scale": 1.0,
-    }
-    kw.update(overrides)
-    return kw
+    return table_env_kwargs({
+        "cube_size": CUBE_SIZE, "cube_density": 500.0, "cube_friction": [1.0, 5e-3, 1e-4],
+        "cube_x_range": [0.46, 0.66], "cube_y_range": [-0.15, 0.15], "cube_yaw_range": [-np.pi / 18, np.pi / 18],
+        "lift_height": 0.05,
+    }, HORIZON, overrides)
 
 
 class BlockGraspAdapter(AdapterCommon):
@@ -75,6 +68,7 @@ class BlockGraspAdapter(AdapterCommon):
     """
 
     name = TASK_NAME
+    env_name = ENV_NAME
     object_names = ("cube",)
     subtasks = (SubtaskSpec("cube", None),)
 
@@ -82,7 +76,7 @@ class BlockGraspAdapter(AdapterCommon):
                  **env_overrides: Any) -> None:
         import sim.tasks.block_grasp_env  # noqa: F401  (registers ENV_NAME)
 
-        self._setup(ENV_NAME, default_env_kwargs(**env_overrides), corruption, observability, horizon)
+        self._setup(default_env_kwargs(**env_overrides), corruption, observability, horizon)
 
     # ------------------------------------------------------------------ internals
     def _bind_env(self) -> None:
@@ -131,17 +125,6 @@ class BlockGraspAdapter(AdapterCommon):
         self._cache.pop("obs", None)
 
     # ------------------------------------------------------------------ TaskAdapter
-    def reset(self, seed: int) -> dict[str, np.ndarray]:
-        """New scene and new corruption sample, both determined by ``seed``."""
-        scene_ss, corr_ss = np.random.SeedSequence(int(seed)).spawn(2)
-        self.env.rng = np.random.default_rng(scene_ss)
-        self.env.reset()
-        if self.robot.sim is not self.env.sim:  # only a robosuite hard reset builds a new MjSim
-            self._bind_env()
-        self._corruption = self.corruption_model.sample(np.random.default_rng(corr_ss))
-        self._begin_episode()
-        return self.observation()
-
     def reset_to(self, state: np.ndarray) -> dict[str, np.ndarray]:
         """Restore a flattened MuJoCo state ``[time, qpos, qvel]`` (the corruption sample is kept).
 
@@ -255,18 +238,6 @@ class BlockGraspAdapter(AdapterCommon):
         if self.is_success():
             return None
         return block_grasp_mistake(self.grasp_state())
-
-    def env_args(self) -> dict[str, Any]:
-        """robomimic ``env_args``: ``robosuite.make(env_name, **env_kwargs)`` rebuilds the env.
-
-        The extra ``imgen`` entry (task, corruption model, observability, horizon) rebuilds the adapter
-        (:func:`sim.tasks.make_task_from_env_args`); robomimic ignores it.
-        """
-        kwargs = dict(self._env_kwargs)
-        kwargs.update(DISPLAY_DEFAULTS)  # a file must rebuild headless, whatever the recording session used
-        return {"env_name": ENV_NAME, "type": 1, "env_kwargs": kwargs,
-                "imgen": {"task": TASK_NAME, "corruption": self.corruption_model.name,
-                          "observability": self.observability, "horizon": self.horizon}}
 
     # ------------------------------------------------------------------ extras
     def set_object_pose(self, name: str, base_T_obj: np.ndarray) -> None:
