@@ -27,39 +27,29 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from imgen_core import corruption as corruption_lib
 from imgen_core import frames, se3
 from imgen_core import keys as K
-from imgen_core.errors import ConfigError, SafetyError, check_choice
+from imgen_core.errors import ConfigError, check_choice
 from imgen_core.mistakes import GraspState, GripperContacts, block_grasp_mistake
 from imgen_core.task import SubtaskSpec
-from sim.robot import PandaTwin
-from sim.tasks.block_grasp_env import CUBE_SIZE, ENV_NAME, GRIPPER_OPEN_ACTION, HORIZON, default_controller_config
-from sim.tasks.common import AdapterCommon, horizontal_direction
+from sim.tasks.block_grasp_env import CUBE_SIZE, ENV_NAME, GRIPPER_OPEN_ACTION, HORIZON
+from sim.tasks.common import AdapterCommon, horizontal_direction, table_env_kwargs
 
 TASK_NAME = "block_grasp"
-OBSERVABILITY = ("none", "full", "partial")
 OPEN_WIDTH = 0.08
 GRASP_SIGNAL = "grasp"
 OBS_CONTACT_FLAG = "cube_contact_flag"
 OBS_CONTACT_POS = "cube_contact_pos"
 OBS_CONTACT_DIR = "cube_contact_dir"
-DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
 
 
 def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
     """JSON-able ``robosuite.make`` kwargs of the Block Grasp env (no rendering, no cameras by default)."""
-    kw: dict[str, Any] = {
-        "robots": "Panda", "controller_configs": default_controller_config(), "gripper_types": "default",
-        "initialization_noise": "default", "table_full_size": [0.8, 0.8, 0.05],
-        "table_friction": [1.0, 5e-3, 1e-4], "cube_size": CUBE_SIZE, "cube_density": 500.0,
-        "cube_friction": [1.0, 5e-3, 1e-4], "cube_x_range": [0.46, 0.66], "cube_y_range": [-0.15, 0.15],
-        "cube_yaw_range": [-np.pi / 18, np.pi / 18], "lift_height": 0.05, "use_camera_obs": False,
-        "use_object_obs": True, "has_renderer": False, "has_offscreen_renderer": False, "control_freq": 20,
-        "lite_physics": True, "horizon": HORIZON, "ignore_done": True, "hard_reset": False, "reward_scale": 1.0,
-    }
-    kw.update(overrides)
-    return kw
+    return table_env_kwargs({
+        "cube_size": CUBE_SIZE, "cube_density": 500.0, "cube_friction": [1.0, 5e-3, 1e-4],
+        "cube_x_range": [0.46, 0.66], "cube_y_range": [-0.15, 0.15], "cube_yaw_range": [-np.pi / 18, np.pi / 18],
+        "lift_height": 0.05,
+    }, HORIZON, overrides)
 
 
 class BlockGraspAdapter(AdapterCommon):
@@ -78,28 +68,15 @@ class BlockGraspAdapter(AdapterCommon):
     """
 
     name = TASK_NAME
+    env_name = ENV_NAME
     object_names = ("cube",)
     subtasks = (SubtaskSpec("cube", None),)
 
     def __init__(self, corruption: str = "none", observability: str = "none", horizon: int = HORIZON,
                  **env_overrides: Any) -> None:
-        import robosuite
-
         import sim.tasks.block_grasp_env  # noqa: F401  (registers ENV_NAME)
 
-        check_choice("observability", observability, OBSERVABILITY)
-        if horizon < 1:
-            raise ConfigError(f"horizon={horizon} must be >= 1")
-        self.corruption_model = corruption_lib.get(corruption)
-        self.observability = observability
-        self.horizon = int(horizon)
-        self._env_kwargs = default_env_kwargs(**env_overrides)
-        self._env_kwargs["horizon"] = self.horizon
-        self.env = robosuite.make(ENV_NAME, **self._env_kwargs)
-        self.robot = PandaTwin(self.env)
-        self._corruption = corruption_lib.NO_CORRUPTION
-        self._bind_env()
-        self._begin_episode()
+        self._setup(default_env_kwargs(**env_overrides), corruption, observability, horizon)
 
     # ------------------------------------------------------------------ internals
     def _bind_env(self) -> None:
@@ -148,17 +125,6 @@ class BlockGraspAdapter(AdapterCommon):
         self._cache.pop("obs", None)
 
     # ------------------------------------------------------------------ TaskAdapter
-    def reset(self, seed: int) -> dict[str, np.ndarray]:
-        """New scene and new corruption sample, both determined by ``seed``."""
-        scene_ss, corr_ss = np.random.SeedSequence(int(seed)).spawn(2)
-        self.env.rng = np.random.default_rng(scene_ss)
-        self.env.reset()
-        if self.robot.sim is not self.env.sim:  # only a robosuite hard reset builds a new MjSim
-            self._bind_env()
-        self._corruption = self.corruption_model.sample(np.random.default_rng(corr_ss))
-        self._begin_episode()
-        return self.observation()
-
     def reset_to(self, state: np.ndarray) -> dict[str, np.ndarray]:
         """Restore a flattened MuJoCo state ``[time, qpos, qvel]`` (the corruption sample is kept).
 
@@ -186,21 +152,6 @@ class BlockGraspAdapter(AdapterCommon):
         self.env.cur_time = float(state[0])
         self._begin_episode()
         self._last_gripper_cmd = float(-grip[0])
-        self._update_observability()
-        return self.observation()
-
-    def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
-        """One 20 Hz control step with a normalised 7-D action."""
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (K.ACTION_DIM,):
-            raise SafetyError(f"action has shape {a.shape}, expected ({K.ACTION_DIM},)")
-        if not np.all(np.isfinite(a)):
-            raise SafetyError(f"action contains NaN/inf: {a.tolist()}")
-        self.env.step(a)
-        # lite physics leaves body/site poses one substep behind qpos; refresh them (contacts stay from step1)
-        mujoco.mj_kinematics(self._m, self._d)
-        self._invalidate()
-        self._last_gripper_cmd = float(a[6])
         self._update_observability()
         return self.observation()
 
@@ -287,18 +238,6 @@ class BlockGraspAdapter(AdapterCommon):
         if self.is_success():
             return None
         return block_grasp_mistake(self.grasp_state())
-
-    def env_args(self) -> dict[str, Any]:
-        """robomimic ``env_args``: ``robosuite.make(env_name, **env_kwargs)`` rebuilds the env.
-
-        The extra ``imgen`` entry (task, corruption model, observability, horizon) rebuilds the adapter
-        (:func:`sim.tasks.make_task_from_env_args`); robomimic ignores it.
-        """
-        kwargs = dict(self._env_kwargs)
-        kwargs.update(DISPLAY_DEFAULTS)  # a file must rebuild headless, whatever the recording session used
-        return {"env_name": ENV_NAME, "type": 1, "env_kwargs": kwargs,
-                "imgen": {"task": TASK_NAME, "corruption": self.corruption_model.name,
-                          "observability": self.observability, "horizon": self.horizon}}
 
     # ------------------------------------------------------------------ extras
     def set_object_pose(self, name: str, base_T_obj: np.ndarray) -> None:

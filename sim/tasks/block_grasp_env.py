@@ -15,20 +15,15 @@ setting ``env.rng = np.random.default_rng(seed)`` before ``reset()`` makes the s
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-from robosuite.controllers import load_composite_controller_config
-from robosuite.environments.manipulation.manipulation_env import ManipulationEnv
 from robosuite.models.arenas import TableArena
 from robosuite.models.objects import BoxObject
 from robosuite.models.tasks import ManipulationTask
-from robosuite.utils.observables import Observable, sensor
-from robosuite.utils.transform_utils import convert_quat
 
-logging.getLogger("robosuite_logs").setLevel(logging.ERROR)  # robosuite chats at INFO on every env build
+from sim.tasks.table_env import TableTaskEnv, default_controller_config  # noqa: F401  (re-exported)
 
 ENV_NAME = "ImgenBlockGrasp"
 CUBE_SIZE = 0.05  # [m] side of the real cube
@@ -37,12 +32,7 @@ OPEN_FINGER_QPOS = (0.04, -0.04)  # Panda finger joints fully open: 8 cm finger-
 GRIPPER_OPEN_ACTION = np.array([1.0, -1.0])  # PandaGripper.current_action when fully opened
 
 
-def default_controller_config() -> dict[str, Any]:
-    """robosuite 1.5's default Panda composite controller (BASIC + OSC_POSE, delta, base frame), as a dict."""
-    return load_composite_controller_config(robot="Panda")
-
-
-class ImgenBlockGrasp(ManipulationEnv):
+class ImgenBlockGrasp(TableTaskEnv):
     """Block Grasp: reach a 5 cm cube and lift it in a firm two-finger grasp.
 
     Args beyond robosuite's usual ones (all JSON-able, so ``env_args`` can rebuild the env):
@@ -56,13 +46,6 @@ class ImgenBlockGrasp(ManipulationEnv):
 
     def __init__(
         self,
-        robots: Any = "Panda",
-        env_configuration: str = "default",
-        controller_configs: Any = None,
-        gripper_types: Any = "default",
-        initialization_noise: Any = "default",
-        table_full_size: tuple[float, float, float] = (0.8, 0.8, 0.05),
-        table_friction: tuple[float, float, float] = (1.0, 5e-3, 1e-4),
         cube_size: float = CUBE_SIZE,
         cube_density: float = 500.0,
         cube_friction: tuple[float, float, float] = (1.0, 5e-3, 1e-4),
@@ -70,32 +53,9 @@ class ImgenBlockGrasp(ManipulationEnv):
         cube_y_range: tuple[float, float] = (-0.15, 0.15),
         cube_yaw_range: tuple[float, float] = (-np.pi / 18, np.pi / 18),
         lift_height: float = 0.05,
-        use_camera_obs: bool = False,
-        use_object_obs: bool = True,
-        reward_scale: float | None = 1.0,
-        has_renderer: bool = False,
-        has_offscreen_renderer: bool = False,
-        render_camera: str | None = "frontview",
-        render_collision_mesh: bool = False,
-        render_visual_mesh: bool = True,
-        render_gpu_device_id: int = -1,
-        control_freq: float = 20,
-        lite_physics: bool = True,
         horizon: int = HORIZON,
-        ignore_done: bool = True,
-        hard_reset: bool = False,
-        camera_names: Any = "agentview",
-        camera_heights: Any = 256,
-        camera_widths: Any = 256,
-        camera_depths: Any = False,
-        camera_segmentations: Any = None,
-        renderer: str = "mjviewer",
-        renderer_config: Any = None,
-        seed: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        self.table_full_size = tuple(table_full_size)
-        self.table_friction = tuple(table_friction)
-        self.table_offset = np.array((0.0, 0.0, 0.8))
         self.cube_size = float(cube_size)
         self.cube_density = float(cube_density)
         self.cube_friction = tuple(cube_friction)
@@ -103,28 +63,9 @@ class ImgenBlockGrasp(ManipulationEnv):
         self.cube_y_range = tuple(cube_y_range)
         self.cube_yaw_range = tuple(cube_yaw_range)
         self.lift_height = float(lift_height)
-        self.reward_scale = reward_scale
-        self.use_object_obs = use_object_obs
-        if controller_configs is None:
-            controller_configs = default_controller_config()
-        super().__init__(
-            robots=robots, env_configuration=env_configuration, controller_configs=controller_configs,
-            base_types="default", gripper_types=gripper_types, initialization_noise=initialization_noise,
-            use_camera_obs=use_camera_obs, has_renderer=has_renderer, has_offscreen_renderer=has_offscreen_renderer,
-            render_camera=render_camera, render_collision_mesh=render_collision_mesh,
-            render_visual_mesh=render_visual_mesh, render_gpu_device_id=render_gpu_device_id,
-            control_freq=control_freq, lite_physics=lite_physics, horizon=horizon, ignore_done=ignore_done,
-            hard_reset=hard_reset, camera_names=camera_names, camera_heights=camera_heights,
-            camera_widths=camera_widths, camera_depths=camera_depths, camera_segmentations=camera_segmentations,
-            renderer=renderer, renderer_config=renderer_config, seed=seed,
-        )
+        super().__init__(horizon=horizon, **kwargs)
 
     # ------------------------------------------------------------------ model
-    @property
-    def table_top_z(self) -> float:
-        """World z of the table surface [m]."""
-        return float(self.table_offset[2])
-
     @property
     def cube_rest_z(self) -> float:
         """World z of the cube centre when it rests on the table [m]."""
@@ -149,34 +90,12 @@ class ImgenBlockGrasp(ManipulationEnv):
         sim = self.sim
         self.cube_body_id = sim.model.body_name2id(self.cube.root_body)
         self.cube_joint_qpos_addr = sim.model.get_joint_qpos_addr(self.cube.joints[0])[0]
-        self.cube_geom_ids = np.array([sim.model.geom_name2id(g) for g in self.cube.contact_geoms])
-        self.robot_base_body_id = sim.model.body_name2id(self.robots[0].robot_model.root_body)
-        gripper = self.robots[0].gripper["right"]
-
-        def ids(names: list[str]) -> np.ndarray:
-            return np.array([sim.model.geom_name2id(g) for g in names])
-
-        self.left_pad_geom_ids = ids(gripper.important_geoms["left_fingerpad"])
-        self.right_pad_geom_ids = ids(gripper.important_geoms["right_fingerpad"])
-        self.left_finger_geom_ids = ids(gripper.important_geoms["left_finger"])
-        self.right_finger_geom_ids = ids(gripper.important_geoms["right_finger"])
-        self.gripper_geom_ids = ids(gripper.contact_geoms)
-        self.table_geom_ids = np.array([sim.model.geom_name2id("table_collision")])
-        self.finger_qpos_addr = np.array(self.robots[0]._ref_gripper_joint_pos_indexes["right"])
+        self.cube_geom_ids = self.geom_ids(self.cube.contact_geoms)
 
     def _setup_observables(self) -> OrderedDict:
         observables = super()._setup_observables()
         if self.use_object_obs:
-            @sensor(modality="object")
-            def cube_pos(obs_cache: dict) -> np.ndarray:
-                return np.array(self.sim.data.body_xpos[self.cube_body_id])
-
-            @sensor(modality="object")
-            def cube_quat(obs_cache: dict) -> np.ndarray:
-                return convert_quat(np.array(self.sim.data.body_xquat[self.cube_body_id]), to="xyzw")
-
-            for s in (cube_pos, cube_quat):
-                observables[s.__name__] = Observable(name=s.__name__, sensor=s, sampling_rate=self.control_freq)
+            self.add_pose_observables(observables, "cube", "cube_body_id")
         return observables
 
     # ------------------------------------------------------------------ reset

@@ -33,23 +33,19 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from imgen_core import corruption as corruption_lib
 from imgen_core import frames, se3
 from imgen_core import keys as K
-from imgen_core.errors import ConfigError, SafetyError, check_choice
+from imgen_core.errors import ConfigError, check_choice
 from imgen_core.task import SubtaskSpec
-from sim.robot import PandaTwin
 from sim.tasks import coffee_env as E
-from sim.tasks.coffee_env import ENV_NAME, POD_HEIGHT, POD_RADIUS, default_controller_config
-from sim.tasks.common import AdapterCommon
+from sim.tasks.coffee_env import ENV_NAME, POD_HEIGHT, POD_RADIUS
+from sim.tasks.common import AdapterCommon, table_env_kwargs
 
 TASK_NAME = "coffee"
-OBSERVABILITY = ("none", "full", "partial")
 OPEN_WIDTH = 0.08
 CONTACT_SIGNAL = "pod_holder_contact"
 OBS_CONTACT_FLAG = "holder_contact_flag"
 OBS_CONTACT_POS = "holder_contact_pos"
-DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
 HOLDER_SLACK = E.HOLDER_INNER_RADIUS - POD_RADIUS  # [m] the pod's free play inside the holder (5 mm)
 ALIGN_TOL = HOLDER_SLACK + 0.002  # [m] pod-centre xy error beyond which a holder contact is a misaligned one
 
@@ -63,16 +59,10 @@ REASONS = (POD_ON_RIM, POD_MISALIGNED_CONTACT, POD_DROPPED, ROBOT_MACHINE)
 
 def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
     """JSON-able ``robosuite.make`` kwargs of the Coffee env (no rendering, no cameras by default)."""
-    kw: dict[str, Any] = {
-        "robots": "Panda", "controller_configs": default_controller_config(), "gripper_types": "default",
-        "initialization_noise": "default", "table_full_size": [0.8, 0.8, 0.05],
-        "table_friction": [1.0, 5e-3, 1e-4], "pod_density": 500.0, "pod_friction": [1.0, 5e-3, 1e-4],
-        "machine_x_range": [0.50, 0.60], "machine_y_range": [-0.05, 0.05], "use_camera_obs": False,
-        "use_object_obs": True, "has_renderer": False, "has_offscreen_renderer": False, "control_freq": 20,
-        "lite_physics": True, "horizon": 300, "ignore_done": True, "hard_reset": False, "reward_scale": 1.0,
-    }
-    kw.update(overrides)
-    return kw
+    return table_env_kwargs({
+        "pod_density": 500.0, "pod_friction": [1.0, 5e-3, 1e-4], "machine_x_range": [0.50, 0.60],
+        "machine_y_range": [-0.05, 0.05],
+    }, 300, overrides)
 
 
 @dataclass(frozen=True)
@@ -105,28 +95,15 @@ class CoffeeAdapter(AdapterCommon):
     """
 
     name = TASK_NAME
+    env_name = ENV_NAME
     object_names = ("pod", "machine")
     subtasks = (SubtaskSpec("machine", None),)
 
     def __init__(self, corruption: str = "none", observability: str = "none", horizon: int = 300,
                  **env_overrides: Any) -> None:
-        import robosuite
-
         import sim.tasks.coffee_env  # noqa: F401  (registers ENV_NAME)
 
-        check_choice("observability", observability, OBSERVABILITY)
-        if horizon < 1:
-            raise ConfigError(f"horizon={horizon} must be >= 1")
-        self.corruption_model = corruption_lib.get(corruption)
-        self.observability = observability
-        self.horizon = int(horizon)
-        self._env_kwargs = default_env_kwargs(**env_overrides)
-        self._env_kwargs["horizon"] = self.horizon
-        self.env = robosuite.make(ENV_NAME, **self._env_kwargs)
-        self.robot = PandaTwin(self.env)
-        self._corruption = corruption_lib.NO_CORRUPTION
-        self._bind_env()
-        self._begin_episode()
+        self._setup(default_env_kwargs(**env_overrides), corruption, observability, horizon)
 
     # ------------------------------------------------------------------ internals
     def _bind_env(self) -> None:
@@ -156,24 +133,13 @@ class CoffeeAdapter(AdapterCommon):
         self._contact_pos: np.ndarray | None = None  # mean first pod-holder contact position (base frame)
         self._last_gripper_cmd = 1.0
 
-    def _update_contact_latch(self) -> None:
+    def _update_observability(self) -> None:
         """Latch the first pod-holder contact (always tracked; exposed according to ``observability``)."""
         if self._contact_pos is not None:
             return
         self._contact_pos = self._contact_point("pod", "holder")
 
     # ------------------------------------------------------------------ TaskAdapter
-    def reset(self, seed: int) -> dict[str, np.ndarray]:
-        """New scene and new corruption sample, both determined by ``seed``."""
-        scene_ss, corr_ss = np.random.SeedSequence(int(seed)).spawn(2)
-        self.env.rng = np.random.default_rng(scene_ss)
-        self.env.reset()
-        if self.robot.sim is not self.env.sim:
-            self._bind_env()
-        self._corruption = self.corruption_model.sample(np.random.default_rng(corr_ss))
-        self._begin_episode()
-        return self.observation()
-
     def reset_to(self, state: np.ndarray) -> dict[str, np.ndarray]:
         """Restore a flattened MuJoCo state ``[time, qpos, qvel]`` (the corruption sample is kept).
 
@@ -198,21 +164,7 @@ class CoffeeAdapter(AdapterCommon):
         self.env.cur_time = float(state[0])
         self._begin_episode()
         self._last_gripper_cmd = 1.0 if closed else -1.0
-        self._update_contact_latch()
-        return self.observation()
-
-    def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
-        """One 20 Hz control step with a normalised 7-D action."""
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (K.ACTION_DIM,):
-            raise SafetyError(f"action has shape {a.shape}, expected ({K.ACTION_DIM},)")
-        if not np.all(np.isfinite(a)):
-            raise SafetyError(f"action contains NaN/inf: {a.tolist()}")
-        self.env.step(a)
-        mujoco.mj_kinematics(self._m, self._d)  # lite physics leaves body poses one substep behind qpos
-        self._invalidate()
-        self._last_gripper_cmd = float(a[6])
-        self._update_contact_latch()
+        self._update_observability()
         return self.observation()
 
     def contact_revealed(self) -> bool:
@@ -315,14 +267,6 @@ class CoffeeAdapter(AdapterCommon):
             return ROBOT_MACHINE
         return None
 
-    def env_args(self) -> dict[str, Any]:
-        """robomimic ``env_args``: ``robosuite.make(env_name, **env_kwargs)`` rebuilds the env (+ ``imgen`` entry)."""
-        kwargs = dict(self._env_kwargs)
-        kwargs.update(DISPLAY_DEFAULTS)
-        return {"env_name": ENV_NAME, "type": 1, "env_kwargs": kwargs,
-                "imgen": {"task": TASK_NAME, "corruption": self.corruption_model.name,
-                          "observability": self.observability, "horizon": self.horizon}}
-
     # ------------------------------------------------------------------ extras
     def set_object_pose(self, name: str, base_T_obj: np.ndarray) -> None:
         """Teleport an object to ``base_T_obj`` and recompute kinematics and contacts (test states, what-ifs).
@@ -342,7 +286,7 @@ class CoffeeAdapter(AdapterCommon):
             self._d.qpos[addr] += world[:2, 3] - now
         mujoco.mj_forward(self._m, self._d)
         self._invalidate()
-        self._update_contact_latch()
+        self._update_observability()
 
     @property
     def holder_geometry(self) -> dict[str, float]:

@@ -31,24 +31,18 @@ comes only from ``self.rng`` at reset (robot joint noise, then the machine place
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 from typing import Any
 
 import mujoco
 import numpy as np
-from robosuite.controllers import load_composite_controller_config
-from robosuite.environments.manipulation.manipulation_env import ManipulationEnv
 from robosuite.models.arenas import TableArena
 from robosuite.models.objects import CompositeObject, CylinderObject
 from robosuite.models.tasks import ManipulationTask
 from robosuite.utils.mjcf_utils import array_to_string
-from robosuite.utils.observables import Observable, sensor
-from robosuite.utils.transform_utils import convert_quat
 
-from sim.robot import LINK7_BODY, LINK7_T_TCP
-
-logging.getLogger("robosuite_logs").setLevel(logging.ERROR)
+from sim.robot import LINK7_T_TCP
+from sim.tasks.table_env import TableTaskEnv, default_controller_config  # noqa: F401  (re-exported)
 
 ENV_NAME = "ImgenCoffee"
 POD_RADIUS = 0.02  # [m]
@@ -67,11 +61,6 @@ GRIPPER_CLOSED_ACTION = np.array([-1.0, 1.0])  # ... fully closed
 SUCCESS_BOTTOM_TOL = 0.01  # [m] pod bottom above the holder floor
 SUCCESS_TILT = np.deg2rad(20.0)
 RELEASE_MARGIN = 0.004  # [m] finger width beyond the pod diameter that counts as released
-
-
-def default_controller_config() -> dict[str, Any]:
-    """robosuite 1.5's default Panda composite controller (BASIC + OSC_POSE, delta, base frame), as a dict."""
-    return load_composite_controller_config(robot="Panda")
 
 
 def machine_geoms() -> list[tuple[str, str, list[float], list[float], list[float] | None]]:
@@ -120,7 +109,7 @@ class CoffeeMachineObject(CompositeObject):
             locations_relative_to_center=True, joints=joints)
 
 
-class ImgenCoffee(ManipulationEnv):
+class ImgenCoffee(TableTaskEnv):
     """Coffee: put the grasped pod into the machine's pod holder and release it.
 
     Args beyond robosuite's usual ones (all JSON-able, so ``env_args`` can rebuild the env):
@@ -131,69 +120,19 @@ class ImgenCoffee(ManipulationEnv):
 
     def __init__(
         self,
-        robots: Any = "Panda",
-        env_configuration: str = "default",
-        controller_configs: Any = None,
-        gripper_types: Any = "default",
-        initialization_noise: Any = "default",
-        table_full_size: tuple[float, float, float] = (0.8, 0.8, 0.05),
-        table_friction: tuple[float, float, float] = (1.0, 5e-3, 1e-4),
         pod_density: float = 500.0,
         pod_friction: tuple[float, float, float] = (1.0, 5e-3, 1e-4),
         machine_x_range: tuple[float, float] = (0.50, 0.60),
         machine_y_range: tuple[float, float] = (-0.05, 0.05),
-        use_camera_obs: bool = False,
-        use_object_obs: bool = True,
-        reward_scale: float | None = 1.0,
-        has_renderer: bool = False,
-        has_offscreen_renderer: bool = False,
-        render_camera: str | None = "frontview",
-        render_collision_mesh: bool = False,
-        render_visual_mesh: bool = True,
-        render_gpu_device_id: int = -1,
-        control_freq: float = 20,
-        lite_physics: bool = True,
-        horizon: int = 300,
-        ignore_done: bool = True,
-        hard_reset: bool = False,
-        camera_names: Any = "agentview",
-        camera_heights: Any = 256,
-        camera_widths: Any = 256,
-        camera_depths: Any = False,
-        camera_segmentations: Any = None,
-        renderer: str = "mjviewer",
-        renderer_config: Any = None,
-        seed: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        self.table_full_size = tuple(table_full_size)
-        self.table_friction = tuple(table_friction)
-        self.table_offset = np.array((0.0, 0.0, 0.8))
         self.pod_density = float(pod_density)
         self.pod_friction = tuple(pod_friction)
         self.machine_x_range = tuple(machine_x_range)
         self.machine_y_range = tuple(machine_y_range)
-        self.reward_scale = reward_scale
-        self.use_object_obs = use_object_obs
-        if controller_configs is None:
-            controller_configs = default_controller_config()
-        super().__init__(
-            robots=robots, env_configuration=env_configuration, controller_configs=controller_configs,
-            base_types="default", gripper_types=gripper_types, initialization_noise=initialization_noise,
-            use_camera_obs=use_camera_obs, has_renderer=has_renderer, has_offscreen_renderer=has_offscreen_renderer,
-            render_camera=render_camera, render_collision_mesh=render_collision_mesh,
-            render_visual_mesh=render_visual_mesh, render_gpu_device_id=render_gpu_device_id,
-            control_freq=control_freq, lite_physics=lite_physics, horizon=horizon, ignore_done=ignore_done,
-            hard_reset=hard_reset, camera_names=camera_names, camera_heights=camera_heights,
-            camera_widths=camera_widths, camera_depths=camera_depths, camera_segmentations=camera_segmentations,
-            renderer=renderer, renderer_config=renderer_config, seed=seed,
-        )
+        super().__init__(**kwargs)
 
     # ------------------------------------------------------------------ model
-    @property
-    def table_top_z(self) -> float:
-        """World z of the table surface [m]."""
-        return float(self.table_offset[2])
-
     def _load_model(self) -> None:
         super()._load_model()
         robot = self.robots[0]
@@ -215,10 +154,7 @@ class ImgenCoffee(ManipulationEnv):
         super()._setup_references()
         sim = self.sim
         m = sim.model
-
-        def ids(names: list[str]) -> np.ndarray:
-            return np.array([m.geom_name2id(g) for g in names], dtype=int)
-
+        ids = self.geom_ids
         self.pod_body_id = m.body_name2id(self.pod.root_body)
         self.pod_joint_qpos_addr = m.get_joint_qpos_addr(self.pod.joints[0])[0]
         self.pod_geom_ids = ids(self.pod.contact_geoms)
@@ -228,33 +164,13 @@ class ImgenCoffee(ManipulationEnv):
         self.machine_geom_ids = ids(self.machine.contact_geoms)
         self.holder_geom_ids = ids([g for g in self.machine.contact_geoms
                                     if is_holder_geom(g[len(prefix):].removesuffix("_col"))])
-        self.robot_base_body_id = m.body_name2id(self.robots[0].robot_model.root_body)
-        self.link7_body_id = m.body_name2id(LINK7_BODY)
-        gripper = self.robots[0].gripper["right"]
-        self.left_finger_geom_ids = ids(gripper.important_geoms["left_finger"])
-        self.right_finger_geom_ids = ids(gripper.important_geoms["right_finger"])
-        self.gripper_geom_ids = ids(gripper.contact_geoms)
         self.robot_geom_ids = np.concatenate([ids(self.robots[0].robot_model.contact_geoms), self.gripper_geom_ids])
-        self.table_geom_ids = ids(["table_collision"])
-        self.finger_qpos_addr = np.array(self.robots[0]._ref_gripper_joint_pos_indexes["right"])
 
     def _setup_observables(self) -> OrderedDict:
         observables = super()._setup_observables()
         if self.use_object_obs:
-            @sensor(modality="object")
-            def pod_pos(obs_cache: dict) -> np.ndarray:
-                return np.array(self.sim.data.body_xpos[self.pod_body_id])
-
-            @sensor(modality="object")
-            def pod_quat(obs_cache: dict) -> np.ndarray:
-                return convert_quat(np.array(self.sim.data.body_xquat[self.pod_body_id]), to="xyzw")
-
-            @sensor(modality="object")
-            def machine_pos(obs_cache: dict) -> np.ndarray:
-                return np.array(self.sim.data.body_xpos[self.machine_body_id])
-
-            for s in (pod_pos, pod_quat, machine_pos):
-                observables[s.__name__] = Observable(name=s.__name__, sensor=s, sampling_rate=self.control_freq)
+            self.add_pose_observables(observables, "pod", "pod_body_id")
+            self.add_pose_observables(observables, "machine", "machine_body_id", quat=False)
         return observables
 
     # ------------------------------------------------------------------ reset

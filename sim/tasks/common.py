@@ -1,20 +1,43 @@
-"""What every task adapter shares: MuJoCo state and contact access, the corruption sample, OSC action ↔ target.
+"""What every task adapter shares: construction, the control step, MuJoCo state and contact access, the corruption
+sample, OSC action ↔ target.
 
-A task adapter derives from :class:`AdapterCommon` and sets, in its own construction/binding code:
-``self.env`` (the robosuite env), ``self.robot`` (:class:`sim.robot.PandaTwin`), ``self._d`` (its ``MjData``),
-``self._mask`` (geom-group name → boolean mask over geoms, for :meth:`_pair_mask`), ``self._cache`` (per-step
-memo, cleared by :meth:`_invalidate`), ``self._corruption`` and ``self._last_gripper_cmd``.
+A task adapter derives from :class:`AdapterCommon`, builds itself with :meth:`_setup` (which sets ``self.env``, the
+robosuite env, and ``self.robot``, its :class:`sim.robot.PandaTwin`) and defines ``_bind_env`` (sets ``self._m``,
+``self._d``, the model and its ``MjData``, and ``self._mask``: geom-group name → boolean mask over geoms, for
+:meth:`_pair_mask`), ``_begin_episode`` (per-episode state, ``self._cache``: per-step memo cleared by
+:meth:`_invalidate`, ``self._last_gripper_cmd``), ``_update_observability`` (after every step) and ``observation``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import mujoco
 import numpy as np
 
 from imgen_core import corruption as corruption_lib
-from imgen_core.errors import ConfigError
+from imgen_core import keys as K
+from imgen_core.errors import ConfigError, SafetyError, check_choice
 from sim import osc
+
+OBSERVABILITY = ("none", "full", "partial")
+DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
+
+
+def table_env_kwargs(task_kwargs: dict[str, Any], horizon: int, overrides: dict[str, Any]) -> dict[str, Any]:
+    """JSON-able ``robosuite.make`` kwargs of a :class:`sim.tasks.table_env.TableTaskEnv` task env: robosuite's usual
+    ones around the task's own ``task_kwargs`` (no rendering, no cameras), then ``overrides``."""
+    from sim.tasks.table_env import default_controller_config
+
+    kw: dict[str, Any] = {
+        "robots": "Panda", "controller_configs": default_controller_config(), "gripper_types": "default",
+        "initialization_noise": "default", "table_full_size": [0.8, 0.8, 0.05],
+        "table_friction": [1.0, 5e-3, 1e-4], **task_kwargs, "use_camera_obs": False, "use_object_obs": True,
+        "has_renderer": False, "has_offscreen_renderer": False, "control_freq": 20, "lite_physics": True,
+        "horizon": horizon, "ignore_done": True, "hard_reset": False, "reward_scale": 1.0,
+    }
+    kw.update(overrides)
+    return kw
 
 
 def horizontal_direction(point: np.ndarray, centre: np.ndarray) -> np.ndarray:
@@ -27,13 +50,88 @@ def horizontal_direction(point: np.ndarray, centre: np.ndarray) -> np.ndarray:
 class AdapterCommon:
     """The task-independent part of a :class:`~imgen_core.task.TaskAdapter` (see the module docstring)."""
 
+    name: str  # the task's name (``imgen_core.task``)
+    env_name: str  # its registered robosuite env
+    forward_after_reset = False  # recompute contacts after ``env.reset`` (tasks whose reset places objects in contact)
     env: Any
     robot: Any
+    _m: Any
     _d: Any
     _mask: dict[str, np.ndarray]
     _cache: dict[str, Any]
     _corruption: corruption_lib.CorruptionSample
     _last_gripper_cmd: float
+
+    def _setup(self, env_kwargs: dict[str, Any], corruption: str, observability: str, horizon: int) -> None:
+        """Build the registered robosuite env ``self.env_name`` with ``env_kwargs``, episodes of ``horizon`` steps."""
+        import robosuite
+
+        from sim.robot import PandaTwin
+
+        check_choice("observability", observability, OBSERVABILITY)
+        if horizon < 1:
+            raise ConfigError(f"horizon={horizon} must be >= 1")
+        self.corruption_model = corruption_lib.get(corruption)
+        self.observability = observability
+        self.horizon = int(horizon)
+        self._env_kwargs = dict(env_kwargs, horizon=self.horizon)
+        self.env = robosuite.make(self.env_name, **self._env_kwargs)
+        self.robot = PandaTwin(self.env)
+        self._corruption = corruption_lib.NO_CORRUPTION
+        self._bind_env()
+        self._begin_episode()
+
+    def _bind_env(self) -> None:
+        raise NotImplementedError
+
+    def _begin_episode(self) -> None:
+        raise NotImplementedError
+
+    def _update_observability(self) -> None:
+        raise NotImplementedError
+
+    def observation(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def reset(self, seed: int) -> dict[str, np.ndarray]:
+        """New scene and new corruption sample, from two independent streams of ``seed``."""
+        scene_ss, corr_ss = np.random.SeedSequence(int(seed)).spawn(2)
+        self.env.rng = np.random.default_rng(scene_ss)
+        self.env.reset()
+        if self.robot.sim is not self.env.sim:  # only a robosuite hard reset builds a new MjSim
+            self._bind_env()
+        if self.forward_after_reset:
+            mujoco.mj_forward(self._m, self._d)
+        self._corruption = self.corruption_model.sample(np.random.default_rng(corr_ss))
+        self._begin_episode()
+        return self.observation()
+
+    def env_args(self) -> dict[str, Any]:
+        """robomimic ``env_args``: ``robosuite.make(env_name, **env_kwargs)`` rebuilds the env.
+
+        The extra ``imgen`` entry (task, corruption model, observability, horizon) rebuilds the adapter
+        (:func:`sim.tasks.make_task_from_env_args`); robomimic ignores it.
+        """
+        kwargs = dict(self._env_kwargs)
+        kwargs.update(DISPLAY_DEFAULTS)  # a file must rebuild headless, whatever the recording session used
+        return {"env_name": self.env_name, "type": 1, "env_kwargs": kwargs,
+                "imgen": {"task": self.name, "corruption": self.corruption_model.name,
+                          "observability": self.observability, "horizon": self.horizon}}
+
+    def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
+        """One 20 Hz control step with a normalised 7-D action (NaN/inf or a wrong shape is refused)."""
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        if a.shape != (K.ACTION_DIM,):
+            raise SafetyError(f"action has shape {a.shape}, expected ({K.ACTION_DIM},)")
+        if not np.all(np.isfinite(a)):
+            raise SafetyError(f"action contains NaN/inf: {a.tolist()}")
+        self.env.step(a)
+        # lite physics leaves body/site poses one substep behind qpos; refresh them (contacts stay from step1)
+        mujoco.mj_kinematics(self._m, self._d)
+        self._invalidate()
+        self._last_gripper_cmd = float(a[6])
+        self._update_observability()
+        return self.observation()
 
     def _invalidate(self) -> None:
         self._cache.clear()

@@ -31,13 +31,11 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from imgen_core import corruption as corruption_lib
 from imgen_core import frames, se3
 from imgen_core import keys as K
-from imgen_core.errors import ConfigError, SafetyError, check_choice
+from imgen_core.errors import ConfigError, check_choice
 from imgen_core.task import SubtaskSpec
-from sim.robot import PandaTwin
-from sim.tasks.common import AdapterCommon
+from sim.tasks.common import AdapterCommon, table_env_kwargs
 from sim.tasks.nut_insertion_env import (
     ENV_NAME,
     GRIPPER_CLOSED_ACTION,
@@ -46,16 +44,13 @@ from sim.tasks.nut_insertion_env import (
     NUT_HOLE_HALF,
     PEG_HALF_SIZE,
     PEG_HEIGHT,
-    default_controller_config,
 )
 
 TASK_NAME = "nut_insertion"
-OBSERVABILITY = ("none", "full", "partial")
 OBS_CONTACT_FLAG = "peg_contact_flag"
 OBS_CONTACT_POS = "peg_contact_pos"
 CONTACT_SIGNAL = "nut_on_peg_contact"
 NUT_QUAT_HEMISPHERE = np.array([0.0, 0.0, 1.0, 0.0])  # xyzw of the in-hand nut (yaw pi: handle toward the robot)
-DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
 
 # mistake reasons (stable strings: counted in generation/eval statistics)
 NUT_ON_PEG_MISALIGNED = "nut_on_peg_misaligned"
@@ -68,17 +63,10 @@ MISTAKES = (NUT_ON_PEG_MISALIGNED, NUT_TABLE_BESIDE_PEG, GRIPPER_PEG, GRIPPER_TA
 
 def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
     """JSON-able ``robosuite.make`` kwargs of the Nut Insertion env (no rendering, no cameras by default)."""
-    kw: dict[str, Any] = {
-        "robots": "Panda", "controller_configs": default_controller_config(), "gripper_types": "default",
-        "initialization_noise": "default", "table_full_size": [0.8, 0.8, 0.05],
-        "table_friction": [1.0, 5e-3, 1e-4], "peg_half_size": PEG_HALF_SIZE, "peg_height": PEG_HEIGHT,
-        "peg_x_range": [0.50, 0.60], "peg_y_range": [-0.05, 0.05], "peg_yaw": 0.0, "grip_offset": 0.06,
-        "success_height": 0.025, "use_camera_obs": False, "use_object_obs": True, "has_renderer": False,
-        "has_offscreen_renderer": False, "control_freq": 20, "lite_physics": True, "horizon": 300,
-        "ignore_done": True, "hard_reset": False, "reward_scale": 1.0,
-    }
-    kw.update(overrides)
-    return kw
+    return table_env_kwargs({
+        "peg_half_size": PEG_HALF_SIZE, "peg_height": PEG_HEIGHT, "peg_x_range": [0.50, 0.60],
+        "peg_y_range": [-0.05, 0.05], "peg_yaw": 0.0, "grip_offset": 0.06, "success_height": 0.025,
+    }, 300, overrides)
 
 
 class NutInsertionAdapter(AdapterCommon):
@@ -94,28 +82,15 @@ class NutInsertionAdapter(AdapterCommon):
     """
 
     name = TASK_NAME
+    env_name = ENV_NAME
     object_names = ("nut", "peg")
     subtasks = (SubtaskSpec("peg", None),)
 
     def __init__(self, corruption: str = "none", observability: str = "none", horizon: int = 300,
                  **env_overrides: Any) -> None:
-        import robosuite
-
         import sim.tasks.nut_insertion_env  # noqa: F401  (registers ENV_NAME)
 
-        check_choice("observability", observability, OBSERVABILITY)
-        if horizon < 1:
-            raise ConfigError(f"horizon={horizon} must be >= 1")
-        self.corruption_model = corruption_lib.get(corruption)
-        self.observability = observability
-        self.horizon = int(horizon)
-        self._env_kwargs = default_env_kwargs(**env_overrides)
-        self._env_kwargs["horizon"] = self.horizon
-        self.env = robosuite.make(ENV_NAME, **self._env_kwargs)
-        self.robot = PandaTwin(self.env)
-        self._corruption = corruption_lib.NO_CORRUPTION
-        self._bind_env()
-        self._begin_episode()
+        self._setup(default_env_kwargs(**env_overrides), corruption, observability, horizon)
 
     # ------------------------------------------------------------------ internals
     def _bind_env(self) -> None:
@@ -156,17 +131,6 @@ class NutInsertionAdapter(AdapterCommon):
         return self._contact_flag and self.observability != "none"
 
     # ------------------------------------------------------------------ TaskAdapter
-    def reset(self, seed: int) -> dict[str, np.ndarray]:
-        """New scene and new corruption sample, both determined by ``seed``."""
-        scene_ss, corr_ss = np.random.SeedSequence(int(seed)).spawn(2)
-        self.env.rng = np.random.default_rng(scene_ss)
-        self.env.reset()
-        if self.robot.sim is not self.env.sim:  # only a robosuite hard reset builds a new MjSim
-            self._bind_env()
-        self._corruption = self.corruption_model.sample(np.random.default_rng(corr_ss))
-        self._begin_episode()
-        return self.observation()
-
     def reset_to(self, state: np.ndarray) -> dict[str, np.ndarray]:
         """Restore a flattened MuJoCo state ``[time, qpos, qvel]`` (the corruption sample is kept).
 
@@ -195,21 +159,6 @@ class NutInsertionAdapter(AdapterCommon):
         self.env.cur_time = float(state[0])
         self._begin_episode()
         self._last_gripper_cmd = float(grip[1])
-        self._update_observability()
-        return self.observation()
-
-    def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
-        """One 20 Hz control step with a normalised 7-D action."""
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (K.ACTION_DIM,):
-            raise SafetyError(f"action has shape {a.shape}, expected ({K.ACTION_DIM},)")
-        if not np.all(np.isfinite(a)):
-            raise SafetyError(f"action contains NaN/inf: {a.tolist()}")
-        self.env.step(a)
-        # lite physics leaves body/site poses one substep behind qpos; refresh them (contacts stay from step1)
-        mujoco.mj_kinematics(self._m, self._d)
-        self._invalidate()
-        self._last_gripper_cmd = float(a[6])
         self._update_observability()
         return self.observation()
 
@@ -316,18 +265,6 @@ class NutInsertionAdapter(AdapterCommon):
         if not c["finger_nut"] and misaligned and self.robot.gripper_width() > 2 * HANDLE_HALF_WIDTH + 0.005:
             return NUT_DROPPED
         return None
-
-    def env_args(self) -> dict[str, Any]:
-        """robomimic ``env_args``: ``robosuite.make(env_name, **env_kwargs)`` rebuilds the env.
-
-        The extra ``imgen`` entry (task, corruption model, observability, horizon) rebuilds the adapter
-        (:func:`sim.tasks.make_task_from_env_args`); robomimic ignores it.
-        """
-        kwargs = dict(self._env_kwargs)
-        kwargs.update(DISPLAY_DEFAULTS)  # a file must rebuild headless, whatever the recording session used
-        return {"env_name": ENV_NAME, "type": 1, "env_kwargs": kwargs,
-                "imgen": {"task": TASK_NAME, "corruption": self.corruption_model.name,
-                          "observability": self.observability, "horizon": self.horizon}}
 
     # ------------------------------------------------------------------ extras
     def set_object_pose(self, name: str, base_T_obj: np.ndarray) -> None:

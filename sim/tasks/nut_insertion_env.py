@@ -23,25 +23,19 @@ Randomness comes only from ``self.rng`` at reset time (robot joint noise, then t
 
 from __future__ import annotations
 
-import logging
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from typing import Any
 
 import mujoco
 import numpy as np
-from robosuite.controllers import load_composite_controller_config
-from robosuite.environments.manipulation.manipulation_env import ManipulationEnv
 from robosuite.models.arenas import TableArena
 from robosuite.models.objects import BoxObject, SquareNutObject
 from robosuite.models.tasks import ManipulationTask
-from robosuite.utils.observables import Observable, sensor
-from robosuite.utils.transform_utils import convert_quat
 
 from imgen_core import se3
-from sim.robot import LINK7_BODY, LINK7_T_TCP
-
-logging.getLogger("robosuite_logs").setLevel(logging.ERROR)  # robosuite chats at INFO on every env build
+from sim.robot import LINK7_T_TCP
+from sim.tasks.table_env import TableTaskEnv, default_controller_config  # noqa: F401  (re-exported)
 
 ENV_NAME = "ImgenNutInsertion"
 NUT_HOLE_HALF = 0.02275  # [m] half side of the square nut's hole (inner faces of the ring walls)
@@ -54,11 +48,6 @@ TCP_T_NUT_Z = 0.009  # [m] nut centre above the TCP in the grasp (finger pads ce
 GRIPPER_CLOSED_ACTION = np.array([-1.0, 1.0])  # PandaGripper.current_action when fully closed
 
 
-def default_controller_config() -> dict[str, Any]:
-    """robosuite 1.5's default Panda composite controller (BASIC + OSC_POSE, delta, base frame), as a dict."""
-    return load_composite_controller_config(robot="Panda")
-
-
 def tcp_T_nut(grip_offset: float = GRIP_OFFSET) -> np.ndarray:
     """Nominal nut pose in the TCP frame ``(4,4)`` at the start of an episode.
 
@@ -68,7 +57,7 @@ def tcp_T_nut(grip_offset: float = GRIP_OFFSET) -> np.ndarray:
     return se3.make_pose(np.array([grip_offset, 0.0, -TCP_T_NUT_Z]), np.diag([-1.0, 1.0, -1.0]))
 
 
-class ImgenNutInsertion(ManipulationEnv):
+class ImgenNutInsertion(TableTaskEnv):
     """Nut Insertion: lower the square nut held in the hand onto a square peg.
 
     Args beyond robosuite's usual ones (all JSON-able, so ``env_args`` can rebuild the env):
@@ -82,13 +71,6 @@ class ImgenNutInsertion(ManipulationEnv):
 
     def __init__(
         self,
-        robots: Any = "Panda",
-        env_configuration: str = "default",
-        controller_configs: Any = None,
-        gripper_types: Any = "default",
-        initialization_noise: Any = "default",
-        table_full_size: tuple[float, float, float] = (0.8, 0.8, 0.05),
-        table_friction: tuple[float, float, float] = (1.0, 5e-3, 1e-4),
         peg_half_size: float = PEG_HALF_SIZE,
         peg_height: float = PEG_HEIGHT,
         peg_x_range: tuple[float, float] = (0.50, 0.60),
@@ -96,32 +78,8 @@ class ImgenNutInsertion(ManipulationEnv):
         peg_yaw: float = 0.0,
         grip_offset: float = GRIP_OFFSET,
         success_height: float = 0.025,
-        use_camera_obs: bool = False,
-        use_object_obs: bool = True,
-        reward_scale: float | None = 1.0,
-        has_renderer: bool = False,
-        has_offscreen_renderer: bool = False,
-        render_camera: str | None = "frontview",
-        render_collision_mesh: bool = False,
-        render_visual_mesh: bool = True,
-        render_gpu_device_id: int = -1,
-        control_freq: float = 20,
-        lite_physics: bool = True,
-        horizon: int = 300,
-        ignore_done: bool = True,
-        hard_reset: bool = False,
-        camera_names: Any = "agentview",
-        camera_heights: Any = 256,
-        camera_widths: Any = 256,
-        camera_depths: Any = False,
-        camera_segmentations: Any = None,
-        renderer: str = "mjviewer",
-        renderer_config: Any = None,
-        seed: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        self.table_full_size = tuple(table_full_size)
-        self.table_friction = tuple(table_friction)
-        self.table_offset = np.array((0.0, 0.0, 0.8))
         self.peg_half_size = float(peg_half_size)
         self.peg_height = float(peg_height)
         self.peg_x_range = tuple(peg_x_range)
@@ -129,28 +87,9 @@ class ImgenNutInsertion(ManipulationEnv):
         self.peg_yaw = float(peg_yaw)
         self.grip_offset = float(grip_offset)
         self.success_height = float(success_height)
-        self.reward_scale = reward_scale
-        self.use_object_obs = use_object_obs
-        if controller_configs is None:
-            controller_configs = default_controller_config()
-        super().__init__(
-            robots=robots, env_configuration=env_configuration, controller_configs=controller_configs,
-            base_types="default", gripper_types=gripper_types, initialization_noise=initialization_noise,
-            use_camera_obs=use_camera_obs, has_renderer=has_renderer, has_offscreen_renderer=has_offscreen_renderer,
-            render_camera=render_camera, render_collision_mesh=render_collision_mesh,
-            render_visual_mesh=render_visual_mesh, render_gpu_device_id=render_gpu_device_id,
-            control_freq=control_freq, lite_physics=lite_physics, horizon=horizon, ignore_done=ignore_done,
-            hard_reset=hard_reset, camera_names=camera_names, camera_heights=camera_heights,
-            camera_widths=camera_widths, camera_depths=camera_depths, camera_segmentations=camera_segmentations,
-            renderer=renderer, renderer_config=renderer_config, seed=seed,
-        )
+        super().__init__(**kwargs)
 
     # ------------------------------------------------------------------ model
-    @property
-    def table_top_z(self) -> float:
-        """World z of the table surface [m]."""
-        return float(self.table_offset[2])
-
     def _load_model(self) -> None:
         super()._load_model()
         robot = self.robots[0]
@@ -184,39 +123,16 @@ class ImgenNutInsertion(ManipulationEnv):
         self.nut_body_id = sim.model.body_name2id(self.nut.root_body)
         self.nut_joint_qpos_addr = sim.model.get_joint_qpos_addr(self.nut.joints[0])[0]
         self.nut_joint_qvel_addr = sim.model.get_joint_qvel_addr(self.nut.joints[0])[0]
-        self.nut_geom_ids = np.array([sim.model.geom_name2id(g) for g in self.nut.contact_geoms])
+        self.nut_geom_ids = self.geom_ids(self.nut.contact_geoms)
         self.peg_body_id = sim.model.body_name2id(self.peg.root_body)
         self.peg_qpos_addr = np.array([sim.model.get_joint_qpos_addr(j) for j in self.peg.joints])
-        self.peg_geom_ids = np.array([sim.model.geom_name2id(g) for g in self.peg.contact_geoms])
-        self.robot_base_body_id = sim.model.body_name2id(self.robots[0].robot_model.root_body)
-        self.link7_body_id = sim.model.body_name2id(LINK7_BODY)
-        gripper = self.robots[0].gripper["right"]
-
-        def ids(names: list[str]) -> np.ndarray:
-            return np.array([sim.model.geom_name2id(g) for g in names])
-
-        self.left_finger_geom_ids = ids(gripper.important_geoms["left_finger"])
-        self.right_finger_geom_ids = ids(gripper.important_geoms["right_finger"])
-        self.gripper_geom_ids = ids(gripper.contact_geoms)
-        self.table_geom_ids = np.array([sim.model.geom_name2id("table_collision")])
-        self.finger_qpos_addr = np.array(self.robots[0]._ref_gripper_joint_pos_indexes["right"])
+        self.peg_geom_ids = self.geom_ids(self.peg.contact_geoms)
 
     def _setup_observables(self) -> OrderedDict:
         observables = super()._setup_observables()
         if self.use_object_obs:
-            for name, body in (("nut", lambda: self.nut_body_id), ("peg", lambda: self.peg_body_id)):
-                @sensor(modality="object")
-                def pos(obs_cache: dict, body=body) -> np.ndarray:
-                    return np.array(self.sim.data.body_xpos[body()])
-
-                @sensor(modality="object")
-                def quat(obs_cache: dict, body=body) -> np.ndarray:
-                    return convert_quat(np.array(self.sim.data.body_xquat[body()]), to="xyzw")
-
-                observables[f"{name}_pos"] = Observable(name=f"{name}_pos", sensor=pos,
-                                                        sampling_rate=self.control_freq)
-                observables[f"{name}_quat"] = Observable(name=f"{name}_quat", sensor=quat,
-                                                         sampling_rate=self.control_freq)
+            for name in ("nut", "peg"):
+                self.add_pose_observables(observables, name, f"{name}_body_id")
         return observables
 
     # ------------------------------------------------------------------ reset

@@ -38,40 +38,31 @@ import numpy as np
 from imgen_core import corruption as corruption_lib
 from imgen_core import frames, se3
 from imgen_core import keys as K
-from imgen_core.errors import ConfigError, SafetyError, check_choice
+from imgen_core.errors import ConfigError, check_choice
 from imgen_core.mistakes import CLOSED_ON_AIR
 from imgen_core.task import SubtaskSpec
-from sim.robot import PandaTwin
 from sim.tasks.block_grasp import OPEN_WIDTH
 from sim.tasks.block_grasp_env import GRIPPER_OPEN_ACTION
-from sim.tasks.common import AdapterCommon
-from sim.tasks.nut_peg_assembly_env import ENV_NAME, HANDLE_HALF_WIDTH, NUT_OUTER_HALF, default_controller_config
+from sim.tasks.common import AdapterCommon, table_env_kwargs
+from sim.tasks.nut_peg_assembly_env import ENV_NAME, HANDLE_HALF_WIDTH, NUT_OUTER_HALF
 
 TASK_NAME = "nut_peg_assembly"
-OBSERVABILITY = ("none", "full", "partial")
 GRASP_SIGNAL = "grasp"
 CONTACT_FLAG_KEY = "nut_contact_flag"
 GRASP_LIFT = 0.01  # [m] nut lift that completes the grasp subtask
 NUT_KNOCKED = "nut_knocked"
 NUT_ON_PEG_MISALIGNED = "nut_on_peg_misaligned"
 REASONS = (CLOSED_ON_AIR, NUT_KNOCKED, NUT_ON_PEG_MISALIGNED)
-DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
 SWAP_T = se3.make_pose(np.zeros(3), np.diag([-1.0, -1.0, 1.0]))  # Rz(pi): nut frame -> swapped nut frame
 
 
 def default_env_kwargs(**overrides: Any) -> dict[str, Any]:
     """JSON-able ``robosuite.make`` kwargs of the Nut-and-Peg Assembly env (no rendering, no cameras by default)."""
-    kw: dict[str, Any] = {
-        "robots": "Panda", "controller_configs": default_controller_config(), "gripper_types": "default",
-        "initialization_noise": "default", "table_full_size": [0.8, 0.8, 0.05],
-        "table_friction": [1.0, 5e-3, 1e-4], "nut_x_range": [0.495, 0.50], "nut_y_range": [0.04, 0.155],
-        "nut_yaw_range": [-np.pi, np.pi], "peg_xy": [0.55, -0.10], "peg_half_side": 0.016, "peg_height": 0.10,
-        "success_radius": 0.025, "success_height": 0.03, "use_camera_obs": False, "use_object_obs": True,
-        "has_renderer": False, "has_offscreen_renderer": False, "control_freq": 20, "lite_physics": True,
-        "horizon": 400, "ignore_done": True, "hard_reset": False, "reward_scale": 1.0,
-    }
-    kw.update(overrides)
-    return kw
+    return table_env_kwargs({
+        "nut_x_range": [0.495, 0.50], "nut_y_range": [0.04, 0.155], "nut_yaw_range": [-np.pi, np.pi],
+        "peg_xy": [0.55, -0.10], "peg_half_side": 0.016, "peg_height": 0.10, "success_radius": 0.025,
+        "success_height": 0.03,
+    }, 400, overrides)
 
 
 class NutPegAssemblyAdapter(AdapterCommon):
@@ -86,28 +77,15 @@ class NutPegAssemblyAdapter(AdapterCommon):
     """
 
     name = TASK_NAME
+    env_name = ENV_NAME
     object_names = ("nut", "peg")
     subtasks = (SubtaskSpec("nut", GRASP_SIGNAL), SubtaskSpec("peg", None))
 
     def __init__(self, corruption: str = "none", observability: str = "none", horizon: int = 400,
                  **env_overrides: Any) -> None:
-        import robosuite
-
         import sim.tasks.nut_peg_assembly_env  # noqa: F401  (registers ENV_NAME)
 
-        check_choice("observability", observability, OBSERVABILITY)
-        if horizon < 1:
-            raise ConfigError(f"horizon={horizon} must be >= 1")
-        self.corruption_model = corruption_lib.get(corruption)
-        self.observability = observability
-        self.horizon = int(horizon)
-        self._env_kwargs = default_env_kwargs(**env_overrides)
-        self._env_kwargs["horizon"] = self.horizon
-        self.env = robosuite.make(ENV_NAME, **self._env_kwargs)
-        self.robot = PandaTwin(self.env)
-        self._corruption = corruption_lib.NO_CORRUPTION
-        self._bind_env()
-        self._begin_episode()
+        self._setup(default_env_kwargs(**env_overrides), corruption, observability, horizon)
 
     # ------------------------------------------------------------------ internals
     def _bind_env(self) -> None:
@@ -149,17 +127,6 @@ class NutPegAssemblyAdapter(AdapterCommon):
             self._touched = True
 
     # ------------------------------------------------------------------ TaskAdapter
-    def reset(self, seed: int) -> dict[str, np.ndarray]:
-        """New scene and new corruption sample, from two independent streams of ``seed``."""
-        scene_ss, corr_ss = np.random.SeedSequence(int(seed)).spawn(2)
-        self.env.rng = np.random.default_rng(scene_ss)
-        self.env.reset()
-        if self.robot.sim is not self.env.sim:
-            self._bind_env()
-        self._corruption = self.corruption_model.sample(np.random.default_rng(corr_ss))
-        self._begin_episode()
-        return self.observation()
-
     def reset_to(self, state: np.ndarray) -> dict[str, np.ndarray]:
         """Restore a flattened MuJoCo state ``[time, qpos, qvel]`` (the corruption sample is kept).
 
@@ -183,20 +150,6 @@ class NutPegAssemblyAdapter(AdapterCommon):
         self.env.cur_time = float(state[0])
         self._begin_episode()
         self._last_gripper_cmd = float(-grip[0])
-        self._update_observability()
-        return self.observation()
-
-    def step(self, action: np.ndarray) -> dict[str, np.ndarray]:
-        """One 20 Hz control step with a normalised 7-D action (NaN/inf or a wrong shape is refused)."""
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (K.ACTION_DIM,):
-            raise SafetyError(f"action has shape {a.shape}, expected ({K.ACTION_DIM},)")
-        if not np.all(np.isfinite(a)):
-            raise SafetyError(f"action contains NaN/inf: {a.tolist()}")
-        self.env.step(a)
-        mujoco.mj_kinematics(self._m, self._d)  # lite physics leaves body poses one substep behind
-        self._invalidate()
-        self._last_gripper_cmd = float(a[6])
         self._update_observability()
         return self.observation()
 
@@ -283,14 +236,6 @@ class NutPegAssemblyAdapter(AdapterCommon):
         if moved > 0.03 or float(np.arccos(np.clip(nut[2, 2], -1.0, 1.0))) > np.deg2rad(25.0):
             return NUT_KNOCKED
         return None
-
-    def env_args(self) -> dict[str, Any]:
-        """robomimic ``env_args``; the extra ``imgen`` entry rebuilds the adapter (``make_task_from_env_args``)."""
-        kwargs = dict(self._env_kwargs)
-        kwargs.update(DISPLAY_DEFAULTS)
-        return {"env_name": ENV_NAME, "type": 1, "env_kwargs": kwargs,
-                "imgen": {"task": TASK_NAME, "corruption": self.corruption_model.name,
-                          "observability": self.observability, "horizon": self.horizon}}
 
     # ------------------------------------------------------------------ extras
     def set_object_pose(self, name: str, base_T_obj: np.ndarray) -> None:

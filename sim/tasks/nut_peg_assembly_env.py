@@ -18,21 +18,16 @@ Randomness comes only from ``self.rng`` at reset time (robot joint noise, then t
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-from robosuite.environments.manipulation.manipulation_env import ManipulationEnv
 from robosuite.models.arenas import TableArena
 from robosuite.models.objects import BoxObject, SquareNutObject
 from robosuite.models.tasks import ManipulationTask
-from robosuite.utils.observables import Observable, sensor
-from robosuite.utils.transform_utils import convert_quat
 
-from sim.tasks.block_grasp_env import GRIPPER_OPEN_ACTION, OPEN_FINGER_QPOS, default_controller_config
-
-logging.getLogger("robosuite_logs").setLevel(logging.ERROR)  # robosuite chats at INFO on every env build
+from sim.tasks.block_grasp_env import GRIPPER_OPEN_ACTION, OPEN_FINGER_QPOS
+from sim.tasks.table_env import TableTaskEnv, default_controller_config  # noqa: F401  (re-exported)
 
 ENV_NAME = "ImgenNutPegAssembly"
 NUT_HALF_THICKNESS = 0.01  # [m] half height of every nut geom
@@ -44,7 +39,7 @@ PEG_HALF_SIDE = 0.016  # [m]
 PEG_HEIGHT = 0.10  # [m] above the table top
 
 
-class ImgenNutPegAssembly(ManipulationEnv):
+class ImgenNutPegAssembly(TableTaskEnv):
     """Nut-and-Peg Assembly: grasp the square nut by its handle and lower it around a fixed square peg.
 
     Args beyond robosuite's usual ones (all JSON-able, so ``env_args`` can rebuild the env):
@@ -58,13 +53,6 @@ class ImgenNutPegAssembly(ManipulationEnv):
 
     def __init__(
         self,
-        robots: Any = "Panda",
-        env_configuration: str = "default",
-        controller_configs: Any = None,
-        gripper_types: Any = "default",
-        initialization_noise: Any = "default",
-        table_full_size: tuple[float, float, float] = (0.8, 0.8, 0.05),
-        table_friction: tuple[float, float, float] = (1.0, 5e-3, 1e-4),
         nut_x_range: tuple[float, float] = (0.495, 0.50),
         nut_y_range: tuple[float, float] = (0.04, 0.155),
         nut_yaw_range: tuple[float, float] = (-np.pi, np.pi),
@@ -73,32 +61,9 @@ class ImgenNutPegAssembly(ManipulationEnv):
         peg_height: float = PEG_HEIGHT,
         success_radius: float = 0.025,
         success_height: float = 0.03,
-        use_camera_obs: bool = False,
-        use_object_obs: bool = True,
-        reward_scale: float | None = 1.0,
-        has_renderer: bool = False,
-        has_offscreen_renderer: bool = False,
-        render_camera: str | None = "frontview",
-        render_collision_mesh: bool = False,
-        render_visual_mesh: bool = True,
-        render_gpu_device_id: int = -1,
-        control_freq: float = 20,
-        lite_physics: bool = True,
         horizon: int = 400,
-        ignore_done: bool = True,
-        hard_reset: bool = False,
-        camera_names: Any = "agentview",
-        camera_heights: Any = 256,
-        camera_widths: Any = 256,
-        camera_depths: Any = False,
-        camera_segmentations: Any = None,
-        renderer: str = "mjviewer",
-        renderer_config: Any = None,
-        seed: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        self.table_full_size = tuple(table_full_size)
-        self.table_friction = tuple(table_friction)
-        self.table_offset = np.array((0.0, 0.0, 0.8))
         self.nut_x_range = tuple(nut_x_range)
         self.nut_y_range = tuple(nut_y_range)
         self.nut_yaw_range = tuple(nut_yaw_range)
@@ -107,28 +72,9 @@ class ImgenNutPegAssembly(ManipulationEnv):
         self.peg_height = float(peg_height)
         self.success_radius = float(success_radius)
         self.success_height = float(success_height)
-        self.reward_scale = reward_scale
-        self.use_object_obs = use_object_obs
-        if controller_configs is None:
-            controller_configs = default_controller_config()
-        super().__init__(
-            robots=robots, env_configuration=env_configuration, controller_configs=controller_configs,
-            base_types="default", gripper_types=gripper_types, initialization_noise=initialization_noise,
-            use_camera_obs=use_camera_obs, has_renderer=has_renderer, has_offscreen_renderer=has_offscreen_renderer,
-            render_camera=render_camera, render_collision_mesh=render_collision_mesh,
-            render_visual_mesh=render_visual_mesh, render_gpu_device_id=render_gpu_device_id,
-            control_freq=control_freq, lite_physics=lite_physics, horizon=horizon, ignore_done=ignore_done,
-            hard_reset=hard_reset, camera_names=camera_names, camera_heights=camera_heights,
-            camera_widths=camera_widths, camera_depths=camera_depths, camera_segmentations=camera_segmentations,
-            renderer=renderer, renderer_config=renderer_config, seed=seed,
-        )
+        super().__init__(horizon=horizon, **kwargs)
 
     # ------------------------------------------------------------------ model
-    @property
-    def table_top_z(self) -> float:
-        """World z of the table surface [m]."""
-        return float(self.table_offset[2])
-
     @property
     def nut_rest_z(self) -> float:
         """World z of the nut centre when it lies flat on the table [m]."""
@@ -157,34 +103,14 @@ class ImgenNutPegAssembly(ManipulationEnv):
         sim = self.sim
         self.nut_body_id = sim.model.body_name2id(self.nut.root_body)
         self.nut_joint_qpos_addr = sim.model.get_joint_qpos_addr(self.nut.joints[0])[0]
-        self.nut_geom_ids = np.array([sim.model.geom_name2id(g) for g in self.nut.contact_geoms])
+        self.nut_geom_ids = self.geom_ids(self.nut.contact_geoms)
         self.peg_body_id = sim.model.body_name2id(self.peg.root_body)
-        self.peg_geom_ids = np.array([sim.model.geom_name2id(g) for g in self.peg.contact_geoms])
-        self.robot_base_body_id = sim.model.body_name2id(self.robots[0].robot_model.root_body)
-        gripper = self.robots[0].gripper["right"]
-
-        def ids(names: list[str]) -> np.ndarray:
-            return np.array([sim.model.geom_name2id(g) for g in names])
-
-        self.left_finger_geom_ids = ids(gripper.important_geoms["left_finger"])
-        self.right_finger_geom_ids = ids(gripper.important_geoms["right_finger"])
-        self.gripper_geom_ids = ids(gripper.contact_geoms)
-        self.table_geom_ids = np.array([sim.model.geom_name2id("table_collision")])
-        self.finger_qpos_addr = np.array(self.robots[0]._ref_gripper_joint_pos_indexes["right"])
+        self.peg_geom_ids = self.geom_ids(self.peg.contact_geoms)
 
     def _setup_observables(self) -> OrderedDict:
         observables = super()._setup_observables()
         if self.use_object_obs:
-            @sensor(modality="object")
-            def nut_pos(obs_cache: dict) -> np.ndarray:
-                return np.array(self.sim.data.body_xpos[self.nut_body_id])
-
-            @sensor(modality="object")
-            def nut_quat(obs_cache: dict) -> np.ndarray:
-                return convert_quat(np.array(self.sim.data.body_xquat[self.nut_body_id]), to="xyzw")
-
-            for s in (nut_pos, nut_quat):
-                observables[s.__name__] = Observable(name=s.__name__, sensor=s, sampling_rate=self.control_freq)
+            self.add_pose_observables(observables, "nut", "nut_body_id")
         return observables
 
     # ------------------------------------------------------------------ reset

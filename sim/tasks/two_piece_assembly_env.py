@@ -28,23 +28,17 @@ Randomness comes only from ``self.rng`` at reset time (robot joint noise, then t
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 from typing import Any
 
 import mujoco
 import numpy as np
-from robosuite.environments.manipulation.manipulation_env import ManipulationEnv
 from robosuite.models.arenas import TableArena
 from robosuite.models.objects import CompositeObject
 from robosuite.models.tasks import ManipulationTask
-from robosuite.utils.observables import Observable, sensor
-from robosuite.utils.transform_utils import convert_quat
 
 from sim.robot import LINK7_BODY, LINK7_T_TCP
-from sim.tasks.block_grasp_env import default_controller_config
-
-logging.getLogger("robosuite_logs").setLevel(logging.ERROR)
+from sim.tasks.table_env import TableTaskEnv, default_controller_config  # noqa: F401  (re-exported)
 
 ENV_NAME = "ImgenTwoPieceAssembly"
 PIECE_SIZE = 0.04  # [m] side of the square block
@@ -89,7 +83,7 @@ def build_piece(name: str = "piece", density: float = 500.0) -> CompositeObject:
         geom_frictions=[[1.2, 5e-3, 1e-4]] * 2, locations_relative_to_center=True)
 
 
-class ImgenTwoPieceAssembly(ManipulationEnv):
+class ImgenTwoPieceAssembly(TableTaskEnv):
     """2-Piece Assembly: insert the grasped piece into the square receptacle.
 
     Args beyond robosuite's usual ones (all JSON-able, so ``env_args`` can rebuild the env):
@@ -101,71 +95,21 @@ class ImgenTwoPieceAssembly(ManipulationEnv):
 
     def __init__(
         self,
-        robots: Any = "Panda",
-        env_configuration: str = "default",
-        controller_configs: Any = None,
-        gripper_types: Any = "default",
-        initialization_noise: Any = "default",
-        table_full_size: tuple[float, float, float] = (0.8, 0.8, 0.05),
-        table_friction: tuple[float, float, float] = (1.0, 5e-3, 1e-4),
         opening: float = OPENING,
         receptacle_x_range: tuple[float, float] = (0.50, 0.60),
         receptacle_y_range: tuple[float, float] = (-0.05, 0.05),
         floor_tolerance: float = 0.01,
         max_tilt: float = float(np.deg2rad(10.0)),
-        use_camera_obs: bool = False,
-        use_object_obs: bool = True,
-        reward_scale: float | None = 1.0,
-        has_renderer: bool = False,
-        has_offscreen_renderer: bool = False,
-        render_camera: str | None = "frontview",
-        render_collision_mesh: bool = False,
-        render_visual_mesh: bool = True,
-        render_gpu_device_id: int = -1,
-        control_freq: float = 20,
-        lite_physics: bool = True,
-        horizon: int = 300,
-        ignore_done: bool = True,
-        hard_reset: bool = False,
-        camera_names: Any = "agentview",
-        camera_heights: Any = 256,
-        camera_widths: Any = 256,
-        camera_depths: Any = False,
-        camera_segmentations: Any = None,
-        renderer: str = "mjviewer",
-        renderer_config: Any = None,
-        seed: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        self.table_full_size = tuple(table_full_size)
-        self.table_friction = tuple(table_friction)
-        self.table_offset = np.array((0.0, 0.0, 0.8))
         self.opening = float(opening)
         self.receptacle_x_range = tuple(receptacle_x_range)
         self.receptacle_y_range = tuple(receptacle_y_range)
         self.floor_tolerance = float(floor_tolerance)
         self.max_tilt = float(max_tilt)
-        self.reward_scale = reward_scale
-        self.use_object_obs = use_object_obs
-        if controller_configs is None:
-            controller_configs = default_controller_config()
-        super().__init__(
-            robots=robots, env_configuration=env_configuration, controller_configs=controller_configs,
-            base_types="default", gripper_types=gripper_types, initialization_noise=initialization_noise,
-            use_camera_obs=use_camera_obs, has_renderer=has_renderer, has_offscreen_renderer=has_offscreen_renderer,
-            render_camera=render_camera, render_collision_mesh=render_collision_mesh,
-            render_visual_mesh=render_visual_mesh, render_gpu_device_id=render_gpu_device_id,
-            control_freq=control_freq, lite_physics=lite_physics, horizon=horizon, ignore_done=ignore_done,
-            hard_reset=hard_reset, camera_names=camera_names, camera_heights=camera_heights,
-            camera_widths=camera_widths, camera_depths=camera_depths, camera_segmentations=camera_segmentations,
-            renderer=renderer, renderer_config=renderer_config, seed=seed,
-        )
+        super().__init__(**kwargs)
 
     # ------------------------------------------------------------------ geometry
-    @property
-    def table_top_z(self) -> float:
-        """World z of the table surface [m]."""
-        return float(self.table_offset[2])
-
     @property
     def receptacle_half_height(self) -> float:
         """Receptacle body origin above the table [m]."""
@@ -202,10 +146,7 @@ class ImgenTwoPieceAssembly(ManipulationEnv):
     def _setup_references(self) -> None:
         super()._setup_references()
         sim = self.sim
-
-        def ids(names: list[str]) -> np.ndarray:
-            return np.array([sim.model.geom_name2id(g) for g in names])
-
+        ids = self.geom_ids
         self.piece_body_id = sim.model.body_name2id(self.piece.root_body)
         self.receptacle_body_id = sim.model.body_name2id(self.receptacle.root_body)
         self.piece_joint_qpos_addr = sim.model.get_joint_qpos_addr(self.piece.joints[0])[0]
@@ -213,30 +154,12 @@ class ImgenTwoPieceAssembly(ManipulationEnv):
         self.piece_geom_ids = ids(self.piece.contact_geoms)
         self.receptacle_geom_ids = ids(self.receptacle.contact_geoms)
         self.receptacle_wall_geom_ids = ids([g for g in self.receptacle.contact_geoms if "wall" in g])
-        self.robot_base_body_id = sim.model.body_name2id(self.robots[0].robot_model.root_body)
-        gripper = self.robots[0].gripper["right"]
-        self.left_finger_geom_ids = ids(gripper.important_geoms["left_finger"])
-        self.right_finger_geom_ids = ids(gripper.important_geoms["right_finger"])
-        self.gripper_geom_ids = ids(gripper.contact_geoms)
-        self.table_geom_ids = np.array([sim.model.geom_name2id("table_collision")])
-        self.finger_qpos_addr = np.array(self.robots[0]._ref_gripper_joint_pos_indexes["right"])
 
     def _setup_observables(self) -> OrderedDict:
         observables = super()._setup_observables()
         if self.use_object_obs:
             for obj in ("piece", "receptacle"):
-                body = getattr(self, f"{obj}_body_id")
-
-                def pos_fn(obs_cache: dict, body: int = body) -> np.ndarray:
-                    return np.array(self.sim.data.body_xpos[body])
-
-                def quat_fn(obs_cache: dict, body: int = body) -> np.ndarray:
-                    return convert_quat(np.array(self.sim.data.body_xquat[body]), to="xyzw")
-
-                for suffix, fn in (("pos", pos_fn), ("quat", quat_fn)):
-                    fn.__name__ = f"{obj}_{suffix}"
-                    s = sensor(modality="object")(fn)
-                    observables[s.__name__] = Observable(name=s.__name__, sensor=s, sampling_rate=self.control_freq)
+                self.add_pose_observables(observables, obj, f"{obj}_body_id")
         return observables
 
     # ------------------------------------------------------------------ reset
