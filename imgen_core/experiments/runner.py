@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from imgen_core.errors import ImgenError
-from imgen_core.experiments.spec import ROWS, ScalePreset, TableSpec, get_scale, get_table
+from imgen_core.experiments.spec import OPERATOR_DATASETS, ROWS, ScalePreset, TableSpec, get_scale, get_table
 from imgen_core.generation.config import GenerationConfig
 from imgen_core.stages import StageCache, file_digest
 
@@ -29,6 +29,25 @@ def _cli(argv: list[str]) -> None:
     code = main(argv)
     if code != 0:
         raise ImgenError(f"`imgen {' '.join(argv)}` failed with exit code {code}")
+
+
+def row_weights(row_key: str, datasets: list[str], scale: ScalePreset) -> list[float] | None:
+    """Per-episode sampling weights of a row's datasets, or None for uniform sampling.
+
+    Weighted Src Int samples its interventions (the last dataset) as often as the rest together. Any other row that
+    mixes generated with operator-collected episodes weights each generated episode by ``scale.generated_weight``,
+    so the operator's share is the paper's (10 in 1010 episodes) at every preset.
+    """
+    row = ROWS[row_key]
+    if row.weighted:
+        from imgen_core.dataset import info
+
+        steps = [info(d)["steps"] for d in datasets]
+        return [1.0] * (len(datasets) - 1) + [sum(steps[:-1]) / max(1, steps[-1])]
+    kinds = {name in OPERATOR_DATASETS for name in row.datasets}
+    if len(kinds) == 1 or scale.generated_weight == 1.0:
+        return None
+    return [1.0 if name in OPERATOR_DATASETS else scale.generated_weight for name in row.datasets]
 
 
 class TaskPipeline:
@@ -122,12 +141,7 @@ class TaskPipeline:
 
         row = ROWS[row_key]
         datasets = [self.dataset(n) for n in row.datasets]
-        weights = None
-        if row.weighted:
-            from imgen_core.dataset import info
-
-            steps = [info(d)["steps"] for d in datasets]
-            weights = [1.0] * (len(datasets) - 1) + [sum(steps[:-1]) / max(1, steps[-1])]
+        weights = row_weights(row_key, datasets, self.scale)
         preset = get_preset(self.scale.train_preset)
 
         def fn(d: Path) -> dict[str, Any]:

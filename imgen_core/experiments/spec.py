@@ -29,6 +29,19 @@ class ScalePreset:
         for field_name in ("n_source", "n_generated", "eval_trials", "workers", "jobs"):
             check_range(field_name, getattr(self, field_name), 1, 1_000_000)
 
+    @property
+    def generated_weight(self) -> float:
+        """Per-episode sampling weight of a generated dataset trained beside operator-collected episodes.
+
+        The paper mixes 1000 generated demonstrations with 10 operator interventions (Source Int): about 1 % of the
+        episodes. A preset that generates fewer (``cpu``: 200) would otherwise raise that share fivefold (4.8 %).
+        Weighting each generated episode by the paper's generated-per-source ratio over this preset's keeps the
+        paper's proportion; it is 1 at ``paper``.
+        """
+        return (PAPER_GENERATED_PER_SOURCE * self.n_source) / self.n_generated
+
+
+PAPER_GENERATED_PER_SOURCE = 100  # the paper: 1000 generated episodes from 10 operator episodes (§4.4.2)
 
 SCALES = {
     "paper": ScalePreset("paper"),
@@ -44,6 +57,11 @@ class Row:
     name: str
     datasets: tuple[str, ...]
     weighted: bool = False  # Weighted Src Int: the last dataset sampled as often as the others together
+
+
+# Datasets the operator collects: the same count at every preset (10 in the paper), so a row that mixes one with
+# generated data keeps the paper's proportion through ScalePreset.generated_weight.
+OPERATOR_DATASETS = frozenset({"src_demos", "src_int", "test_demos", "src_int_x10"})
 
 
 # Datasets (stage names): src_demos (train env), mg_demos (MimicGen from src_demos), src_int (interventions on
