@@ -6,8 +6,8 @@ import pytest
 from imgen_core import corruption
 from imgen_core.errors import ImgenError
 from imgen_core.experiments.report import markdown
-from imgen_core.experiments.runner import resolve_run, run_table
-from imgen_core.experiments.spec import ROWS, TABLES, get_table
+from imgen_core.experiments.runner import resolve_run, row_weights, run_table
+from imgen_core.experiments.spec import ROWS, TABLES, get_scale, get_table
 
 
 def test_every_table_names_known_rows_tasks_and_corruptions():
@@ -53,6 +53,25 @@ def test_report_lays_out_eval_columns_beside_the_paper():
 
 
 @pytest.mark.slow
+def test_every_preset_keeps_the_papers_share_of_operator_episodes_in_a_mixed_row():
+    """Source Int at ``paper`` is 10 operator interventions in 1010 episodes; a preset generating fewer keeps that share."""
+    paper_share = 10 / 1010
+    assert row_weights("source_int", ["mg", "int"], get_scale("paper")) is None  # already the paper's sizes
+    for preset in ("cpu", "tiny"):
+        scale = get_scale(preset)
+        for row in ("source_int", "src_int_x10"):
+            w_generated, w_operator = row_weights(row, ["mg", "int"], scale)
+            n_operator = scale.n_source * (10 if row == "src_int_x10" else 1)
+            share = n_operator * w_operator / (scale.n_generated * w_generated + n_operator * w_operator)
+            assert share == pytest.approx(n_operator / (100 * scale.n_source + n_operator)), (preset, row)
+        assert row_weights("source_int", ["mg", "int"], get_scale("cpu")) == [5.0, 1.0]
+    cpu_share = 10 / (200 * 5.0 + 10)
+    assert cpu_share == pytest.approx(paper_share)
+    # rows of one kind sample uniformly; Weighted Src Int keeps its own rule (interventions as often as the rest)
+    for row in ("base", "mg_demo", "base_mg_demo", "imgen", "imgen_no_policy", "source_demo"):
+        assert row_weights(row, ["a"] * len(ROWS[row].datasets), get_scale("cpu")) is None, row
+
+
 def test_tiny_table4_end_to_end_trains_rows_side_by_side(tmp_path):
     """Every stage of Table 4 for real at the ``tiny`` preset, the rows after the base trained by 2 worker processes.
 
