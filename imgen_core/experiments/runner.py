@@ -159,6 +159,7 @@ class TaskPipeline:
         key = "train_base" if row_key == "base" else f"train_{row_key}"
         trained = self.cache.run(f"{self.task}-{key}", self._params(row=row_key, preset=preset.to_dict(),
                                                                     weights=weights), datasets, fn)
+        trained = {**trained, "weights": weights}  # part of the stage key; shown in the report
 
         def final_under(corruption: str, suffix: str = "") -> dict[str, Any]:
             def final(d: Path) -> dict[str, Any]:
