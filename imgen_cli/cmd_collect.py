@@ -115,6 +115,7 @@ def _collect(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from imgen_core.corruption import registry as corruptions
+    from imgen_core.task import OBSERVABILITY_MODES
     from sim.tasks import TASKS
 
     p = sub.add_parser(
@@ -130,7 +131,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=10, help="episodes to keep")
     p.add_argument("--corruption", choices=sorted(corruptions),
                    help="pose corruption model (default: none for demos, block for interventions)")
-    p.add_argument("--observability", default="none", choices=["none", "full", "partial"],
+    p.add_argument("--observability", default="none", choices=OBSERVABILITY_MODES,
                    help="contact-revealed information")
     p.add_argument("--policy", help="base policy checkpoint, or scripted:observed_grasp (interventions)")
     p.add_argument("--out", required=True, help="output HDF5")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from imgen_core.experiments.spec import SCALES, TABLES
+from imgen_core.task import OBSERVABILITY_MODES
 
 
 def _experiment(args: argparse.Namespace) -> int:
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "other than 0 writes results/<table>_<preset>_seed<N>.*")
     p.add_argument("--workers", type=int, help="override the preset's parallel workers")
     p.add_argument("--jobs", type=int, help="rows trained side by side after the base policy (default: the preset's)")
-    p.add_argument("--observability", choices=["none", "full", "partial"],
+    p.add_argument("--observability", choices=OBSERVABILITY_MODES,
                    help="contact observability for every stage (default: the table's, as in the paper)")
     p.add_argument("--task", action="append", help="run only this task of the table (repeatable)")
     p.add_argument("--row", action="append",

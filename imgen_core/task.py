@@ -11,6 +11,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+# What the robot observes of the true object pose once contact is made (paper §4.4.2, §4.5): nothing, all of it, or
+# the task's partial cue (e.g. the contact position). One list for the sim twin, the CLI, the runner and ROS.
+OBSERVABILITY_MODES = ("none", "full", "partial")
+
 
 @dataclass(frozen=True)
 class SubtaskSpec:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from imgen_core.task import OBSERVABILITY_MODES
 from imgen_ros.params import ParamSpec
 
 PACKAGE = "imgen"
@@ -67,8 +68,8 @@ IMAGE_TOPICS = (COLOR_IMAGE, DEPTH_IMAGE, POINTS)  # large: recorded only with r
 _DIAG = ParamSpec("diagnostics_period", float, 1.0, "seconds between /diagnostics health messages", (0.05, 60.0))
 _TASK = ParamSpec("task", str, "block_grasp", "task twin name (sim.tasks registry)", required=True)
 _CORR = ParamSpec("corruption", str, "none", "pose corruption model of the observed object poses", required=True)
-_OBSV = ParamSpec("observability", str, "none", "contact observability: none|full|partial",
-                  choices=("none", "full", "partial"))
+_OBSV = ParamSpec("observability", str, "none", "contact observability: " + "|".join(OBSERVABILITY_MODES),
+                  choices=OBSERVABILITY_MODES)
 _SEED = ParamSpec("seed", int, 0, "random seed", (0, 2**31 - 1))
 _RATE = ParamSpec("rate_hz", float, 20.0, "control loop rate [Hz]", (1.0, 200.0))
 

@@ -42,6 +42,15 @@ def markdown(spec: TableSpec, out: dict[str, Any]) -> str:
               f"evaluation trials under {under}, of the checkpoint selected by the highest "
               "success at periodic evaluation (selection and reported trials use different seeds), with the 95 % "
               "Wilson interval in brackets.", ""]
+    mixed = []  # rows that weight their generated episodes to keep the paper's operator share (runner.row_weights)
+    for key in spec.rows:
+        cell: dict[str, Any] = next(iter(out["rows"].get(key, {}).values()), {})
+        if cell.get("weights") and not ROWS[key].weighted:
+            mixed.append(f"{ROWS[key].name} ({' + '.join(ROWS[key].datasets)}: weights "
+                         f"{' / '.join(f'{w:g}' for w in cell['weights'])})")
+    if mixed:
+        lines += ["Sampling weights per episode, so the operator's episodes keep the paper's share (10 of 1010): "
+                  + "; ".join(mixed) + ".", ""]
     if out.get("generation"):
         lines += ["Generation:", "", "| dataset | attempts | kept | success rate |", "|---|---|---|---|"]
         for name, g in out["generation"].items():

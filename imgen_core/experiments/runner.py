@@ -18,6 +18,7 @@ from imgen_core.errors import ImgenError
 from imgen_core.experiments.spec import OPERATOR_DATASETS, ROWS, ScalePreset, TableSpec, get_scale, get_table
 from imgen_core.generation.config import GenerationConfig
 from imgen_core.stages import StageCache, file_digest
+from imgen_core.task import OBSERVABILITY_MODES
 
 log = logging.getLogger(__name__)
 SEED_OFFSETS = {"src_demos": 101, "src_int": 202, "test_demos": 303, "src_int_x10": 404}  # distinct, stable seeds
@@ -158,6 +159,7 @@ class TaskPipeline:
         key = "train_base" if row_key == "base" else f"train_{row_key}"
         trained = self.cache.run(f"{self.task}-{key}", self._params(row=row_key, preset=preset.to_dict(),
                                                                     weights=weights), datasets, fn)
+        trained = {**trained, "weights": weights}  # part of the stage key; shown in the report
 
         def final_under(corruption: str, suffix: str = "") -> dict[str, Any]:
             def final(d: Path) -> dict[str, Any]:
@@ -244,7 +246,7 @@ def resolve_run(table: str, preset: str, root: str, seed: int = 0, observability
     cache_dir = Path(root) / table / preset
     label = preset
     if observability is not None and observability != spec.observability:
-        check_choice("observability", observability, ("none", "full", "partial"))
+        check_choice("observability", observability, OBSERVABILITY_MODES)
         spec = replace(spec, observability=observability)
         cache_dir = Path(root) / table / f"{preset}_obs-{observability}"
         label = f"{preset}_obs-{observability}"

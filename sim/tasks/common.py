@@ -18,9 +18,9 @@ import numpy as np
 from imgen_core import corruption as corruption_lib
 from imgen_core import keys as K
 from imgen_core.errors import ConfigError, SafetyError, check_choice
+from imgen_core.task import OBSERVABILITY_MODES
 from sim import osc
 
-OBSERVABILITY = ("none", "full", "partial")
 DISPLAY_DEFAULTS = {"has_renderer": False, "has_offscreen_renderer": False}
 
 
@@ -68,7 +68,7 @@ class AdapterCommon:
 
         from sim.robot import PandaTwin
 
-        check_choice("observability", observability, OBSERVABILITY)
+        check_choice("observability", observability, OBSERVABILITY_MODES)
         if horizon < 1:
             raise ConfigError(f"horizon={horizon} must be >= 1")
         self.corruption_model = corruption_lib.get(corruption)
