@@ -52,9 +52,8 @@ def test_report_lays_out_eval_columns_beside_the_paper():
     assert "geometry_2: `geometry_2`" in md
 
 
-@pytest.mark.slow
 def test_every_preset_keeps_the_papers_share_of_operator_episodes_in_a_mixed_row():
-    """Source Int at ``paper`` is 10 operator interventions in 1010 episodes; a preset generating fewer keeps that share."""
+    """Source Int at ``paper``: 10 operator interventions in 1010 episodes; smaller presets keep that share."""
     paper_share = 10 / 1010
     assert row_weights("source_int", ["mg", "int"], get_scale("paper")) is None  # already the paper's sizes
     for preset in ("cpu", "tiny"):
@@ -67,11 +66,12 @@ def test_every_preset_keeps_the_papers_share_of_operator_episodes_in_a_mixed_row
         assert row_weights("source_int", ["mg", "int"], get_scale("cpu")) == [5.0, 1.0]
     cpu_share = 10 / (200 * 5.0 + 10)
     assert cpu_share == pytest.approx(paper_share)
-    # rows of one kind sample uniformly; Weighted Src Int keeps its own rule (interventions as often as the rest)
+    # rows of one kind (generated only, or operator only) sample uniformly
     for row in ("base", "mg_demo", "base_mg_demo", "imgen", "imgen_no_policy", "source_demo"):
         assert row_weights(row, ["a"] * len(ROWS[row].datasets), get_scale("cpu")) is None, row
 
 
+@pytest.mark.slow
 def test_tiny_table4_end_to_end_trains_rows_side_by_side(tmp_path):
     """Every stage of Table 4 for real at the ``tiny`` preset, the rows after the base trained by 2 worker processes.
 
