@@ -4,8 +4,9 @@ Run from the project root, on the machine that ran the table, with the table's r
 ``python results/tasks/block_grasp_recovery_side.py results/table4_cpu.json`` (a seed replicate:
 ``results/table4_cpu_seed1.json``). It reads the evaluations and datasets that JSON names, so runs that share a
 stage cache (seed replicates) are never mixed. Outputs beside this file: ``block_grasp_recovery_side.txt``
-(``results/table4_cpu_obs-none.json``), ``block_grasp_recovery_side_partial.txt`` (``results/table4_cpu_2026-12-07.json``, then ``table4_cpu.json``) and
-``block_grasp_recovery_side_partial_seed1.txt``. Each trial's offset is the one the Block Grasp adapter draws when
+(``results/table4_cpu_obs-none.json``), ``block_grasp_recovery_side_partial.txt`` and ``..._partial_seed1.txt``
+(``results/table4_cpu.json``, ``results/table4_cpu_seed1.json``), and the same two of 2026-12-07 (``..._2026-12-07.txt``,
+from ``results/table4_cpu_2026-12-07.json`` and ``results/table4_cpu_seed1_2026-12-07.json``). Each trial's offset is the one the Block Grasp adapter draws when
 reset with the trial's seed. The last lines count the source interventions and the generated datasets by the sign
 of their episodes' recorded offset, and the EE tilt (roll, pitch from the top-down grasp orientation) at the start
 of the I-MG interventions, by side.
