@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "paper's corruption and writes results/<table>_<preset>.{md,png,json}. Every stage is cached "
                     "by content under --root, so a re-run skips finished work. Presets: "
                     + "; ".join(f"{n}: {s.n_source} sources, {s.n_generated} generated, train preset "
-                                f"{s.train_preset}, {s.eval_trials} eval trials" for n, s in SCALES.items()),
+                                f"{s.train_preset}, {s.eval_trials} eval trials" for n, s in SCALES.items())
+                    + ". A row mixing generated and operator episodes (Source Int) weights each generated episode "
+                      "so the operator's share is the paper's (10 in 1010 episodes) at every preset.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("table", choices=sorted(TABLES))
     p.add_argument("--preset", default="cpu", choices=sorted(SCALES))

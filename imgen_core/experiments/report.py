@@ -49,8 +49,8 @@ def markdown(spec: TableSpec, out: dict[str, Any]) -> str:
             mixed.append(f"{ROWS[key].name} ({' + '.join(ROWS[key].datasets)}: weights "
                          f"{' / '.join(f'{w:g}' for w in cell['weights'])})")
     if mixed:
-        lines += ["Sampling weights per episode, so the operator's episodes keep the paper's share (10 of 1010): "
-                  + "; ".join(mixed) + ".", ""]
+        lines += ["Sampling weights per episode, so the operator's episodes keep their share in the paper (which "
+                  "generates 100 episodes per operator episode): " + "; ".join(mixed) + ".", ""]
     if out.get("generation"):
         lines += ["Generation:", "", "| dataset | attempts | kept | success rate |", "|---|---|---|---|"]
         for name, g in out["generation"].items():

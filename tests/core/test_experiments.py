@@ -96,7 +96,7 @@ def test_tiny_table4_end_to_end_trains_rows_side_by_side(tmp_path):
     assert "| I-MG |" in md and "| Base |" in md
     # Source Int mixes 4 generated with 3 operator episodes; tiny keeps the paper's 1000:10 through weights 75 / 1
     assert out["rows"]["source_int"]["block_grasp"]["weights"] == [75.0, 1.0]
-    assert "Source Int (mg_demos + src_int: weights 75 / 1)" in md
+    assert "generates 100 episodes per operator episode): Source Int (mg_demos + src_int: weights 75 / 1)." in md
     assert out["rows"]["imgen"]["block_grasp"]["weights"] is None
     again = run_table("table4", "tiny", root=str(tmp_path / "runs"), results=str(results), jobs=2)
     assert again["stages_ran"] == []
