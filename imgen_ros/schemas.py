@@ -109,6 +109,8 @@ SIM_WORLD = NodeInfo("sim_world", "MuJoCo twin of the task: publishes true and o
     ParamSpec("success_hold_steps", int, 10, "closed loop: success must hold this many steps to end a trial",
               (1, 10_000)),
     ParamSpec("policy_label", str, "", "policy name written into /imgen/trial events (informational)"),
+    ParamSpec("announce_delay", float, 2.0, "closed loop: seconds after start before the first trial is announced, "
+              "so that discovery has matched the /imgen/trial subscribers (the trial recorder) by then", (0.0, 60.0)),
     ParamSpec("publish_markers", bool, True, "publish true cube / EE markers on /imgen/markers"),
     _DIAG,
 ))

@@ -74,6 +74,7 @@ class SimWorld(ImgenNode):
         self.joints_pub = self.create_publisher(JointState, S.JOINT_STATES, 10)
         self.marker_pub = self.create_publisher(MarkerArray, S.MARKERS, 10)
         self.trial_pub = self.create_publisher(String, S.TRIAL, 10)
+        self._announce_after = time.monotonic() + p.announce_delay  # see _tick: the first trial waits for discovery
         if p.closed_loop:
             self.create_subscription(TwistStamped, S.ACTION, self._on_action, 10, callback_group=self.io_group)
             self.create_subscription(Float64, S.GRIPPER_COMMAND, self._on_gripper, 10, callback_group=self.io_group)
@@ -142,6 +143,12 @@ class SimWorld(ImgenNode):
                 if not fresh:
                     self._publish_state()
                     self.set_health(WARN, "waiting for a policy on /imgen/action to start the next trial")
+                    return
+                if self.trial < 0 and time.monotonic() < self._announce_after:
+                    # a trial start published before DDS discovery has matched a subscriber (the trial recorder)
+                    # is lost to it, and so is that trial's bag
+                    self._publish_state()
+                    self.set_health(OK, "letting /imgen/trial subscribers connect before the first trial")
                     return
                 self._start_trial()
                 action, fresh = self.current_action()
